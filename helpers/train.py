@@ -1,0 +1,85 @@
+"""A small training loop shared by the notebooks: mini-batches, Adam, optional clipping, tqdm progress."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from . import checks
+
+# No elapsed time or rate in the bar: two runs of a notebook print the same text.
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}"
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Number of trainable numbers in ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def batches(n: int, batch_size: int, shuffle: bool = True, seed: int = 0) -> list[torch.Tensor]:
+    """Index tensors that cover range(n) in mini-batches (shuffled with ``seed`` if asked)."""
+    checks.positive_int(n, "n")
+    checks.positive_int(batch_size, "batch_size")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(n)
+    return list(order.split(batch_size))
+
+
+@dataclass
+class History:
+    loss: list = field(default_factory=list)          # mean training loss per epoch
+    grad_norm: list = field(default_factory=list)     # mean gradient norm (before clipping) per epoch
+    metrics: list = field(default_factory=list)       # eval_fn(model) per epoch
+
+    @property
+    def final_loss(self) -> float:
+        return self.loss[-1]
+
+
+def fit(model: torch.nn.Module, loss_fn: Callable, data: Sequence[torch.Tensor], *, epochs: int,
+        batch_size: int = 64, lr: float = 1e-2, clip: float | None = None, seed: int = 0,
+        eval_fn: Callable | None = None, desc: str = "训练", weight_decay: float = 0.0,
+        progress: bool = True) -> History:
+    """Train ``model`` with Adam.
+
+    data:    tensors with the examples along dim 0, e.g. (X, Y); mini-batches slice all of them.
+    loss_fn: loss_fn(model, *batch) -> scalar loss.
+    clip:    if given, clip the gradient's total norm to this value (torch.nn.utils.clip_grad_norm_).
+    eval_fn: eval_fn(model) -> dict of numbers, run after each epoch (in eval mode, no grad).
+    """
+    checks.positive_int(epochs, "epochs")
+    if not data or not all(isinstance(t, torch.Tensor) for t in data):
+        raise TypeError(f"data must be a non-empty sequence of tensors, got {type(data).__name__}")
+    n = len(data[0])
+    if any(len(t) != n for t in data):
+        raise ValueError(f"all tensors in data must have the same length, got {[len(t) for t in data]}")
+    if clip is not None and not clip > 0:
+        raise ValueError(f"clip must be None or a number > 0, got {clip!r}")
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    history = History()
+    bar = tqdm(range(epochs), desc=desc, bar_format=BAR_FORMAT, disable=not progress, leave=True)
+    for epoch in bar:
+        model.train()
+        total, norms, count = 0.0, 0.0, 0
+        for idx in batches(n, batch_size, shuffle=True, seed=seed * 100003 + epoch):
+            loss = loss_fn(model, *(t[idx] for t in data))
+            opt.zero_grad()
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip if clip else float("inf"))
+            opt.step()
+            total += loss.item() * len(idx)
+            norms += float(norm) * len(idx)
+            count += len(idx)
+        history.loss.append(total / count)
+        history.grad_norm.append(norms / count)
+        postfix = {"loss": f"{total / count:.4f}"}
+        if eval_fn is not None:
+            model.eval()
+            with torch.no_grad():
+                metrics = eval_fn(model)
+            history.metrics.append(metrics)
+            postfix.update({k: f"{v:.4f}" for k, v in metrics.items()})
+        bar.set_postfix(postfix)
+    model.eval()
+    return history

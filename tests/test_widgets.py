@@ -1,0 +1,159 @@
+"""The gradient explorer without a browser: the pure update function, the widget, the latency bench."""
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from helpers import bptt, widgets
+
+
+def test_explorer_data_rnn_matches_the_profile_and_envelope():
+    d = widgets.explorer_data(scale=0.9, T=50)["rnn"]
+    W = bptt.make_recurrent_matrix(32, 0.9, "sigma", 0)
+    p = bptt.rnn_gradient_profile(W, 50, with_jacobian=False)
+    np.testing.assert_allclose(d["grad_norm"], p.grad_norm, rtol=1e-12)
+    np.testing.assert_array_equal(d["k"], np.arange(51))
+    assert d["grad_norm"][-1] == pytest.approx(1.0)
+    np.testing.assert_allclose(d["envelope"], 0.9 ** (50 - np.arange(51)))
+    assert d["sigma_max"] == pytest.approx(0.9)
+    # the envelope bounds the measured gradient (tanh: γ = 1)
+    assert np.all(d["grad_norm"] <= d["envelope"] * (1 + 1e-9))
+    assert len(d["zero_k"]) == 0 and len(d["inf_k"]) == 0
+
+
+def test_mode_radius_sets_the_spectral_radius():
+    d = widgets.explorer_data(scale=1.2, mode="radius", T=20)["rnn"]
+    assert d["spectral_radius"] == pytest.approx(1.2)
+    assert d["sigma_max"] > 1.2
+
+
+def test_tiny_scale_long_T_underflows_to_marked_zeros():
+    d = widgets.explorer_data(scale=0.1, T=300, dtype="float32")["rnn"]
+    assert len(d["zero_k"]) > 0
+    assert np.all(d["grad_norm"][d["zero_k"]] == 0)
+    assert d["zero_k"].max() < 300 and d["ratio"] == 0
+
+
+def test_float32_large_radius_overflows_to_marked_inf():
+    d = widgets.explorer_data(scale=3.0, mode="radius", activation="identity", T=200, dtype="float32")["rnn"]
+    assert len(d["inf_k"]) > 0 and np.isinf(d["grad_norm"][d["inf_k"]]).all()
+    assert not np.isnan(d["grad_norm"]).any()
+    # the same setting in float64 stays finite: the overflow is float32's range
+    d64 = widgets.explorer_data(scale=3.0, mode="radius", activation="identity", T=200)["rnn"]
+    assert len(d64["inf_k"]) == 0
+
+
+def test_saturation_vanishes_despite_large_scale():
+    d = widgets.explorer_data(scale=2.0, input_scale=4.0, T=100)["rnn"]
+    assert d["sigma_max"] * d["gamma"] > 1
+    assert d["ratio"] < 1e-10
+    assert d["saturated_fraction"] > 0.1
+
+
+def test_sigmoid_threshold_is_four():
+    d = widgets.explorer_data(scale=3.5, activation="sigmoid", T=100)["rnn"]
+    assert d["gamma"] == 0.25
+    assert d["ratio"] < 0.875 ** 100 * 1.0001          # γσ = 0.875 < 1: must vanish
+
+
+def test_lstm_and_gru_use_the_gated_profile():
+    data = widgets.explorer_data(models=("rnn", "lstm", "gru"), scale=1.0, T=40, gate_bias=2.0)
+    assert set(data) == {"rnn", "lstm", "gru"}
+    for kind in ("lstm", "gru"):
+        ref = bptt.gated_gradient_profile(kind, 40, scale=1.0, gate_bias=2.0)
+        np.testing.assert_allclose(data[kind]["grad_norm"], ref.grad_norm, rtol=1e-10)
+        assert data[kind]["envelope"] is None
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("kw", [{"scale": None}, {"scale": 1.5, "mode": "radius", "input_scale": 2.0, "gate_bias": -1.0}])
+def test_gated_profile_fast_equals_autograd(kind, kw):
+    a = bptt.gated_gradient_profile(kind, 30, hidden_size=8, **kw)
+    b = widgets.gated_profile_fast(kind, 30, hidden_size=8, **kw)
+    np.testing.assert_allclose(b.grad_norm, a.grad_norm, rtol=1e-10)
+    if kind == "lstm":
+        np.testing.assert_allclose(b.extra["cell_grad_norm"], a.extra["cell_grad_norm"], rtol=1e-10)
+    assert b.sigma_max == pytest.approx(a.sigma_max)
+
+
+def test_gated_profile_fast_float32_close():
+    a = bptt.gated_gradient_profile("lstm", 30, hidden_size=8, dtype=torch.float32)
+    b = widgets.gated_profile_fast("lstm", 30, hidden_size=8, dtype=torch.float32)
+    np.testing.assert_allclose(b.grad_norm, a.grad_norm, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kw, err", [
+    ({"models": ("rnn", "transformer")}, ValueError), ({"models": ()}, ValueError), ({"T": 0}, ValueError),
+    ({"T": 2.5}, TypeError), ({"mode": "norm"}, ValueError), ({"activation": "gelu"}, ValueError),
+    ({"dtype": "float16"}, ValueError), ({"scale": -1.0}, ValueError), ({"input_scale": float("nan")}, ValueError),
+    ({"gate_bias": float("inf")}, ValueError)])
+def test_explorer_data_rejects_bad_settings(kw, err):
+    with pytest.raises(err):
+        widgets.explorer_data(**kw)
+
+
+def test_axis_limits_and_ticks():
+    data = widgets.explorer_data(scale=0.5, T=110)
+    kmax, lo, hi = widgets.axis_limits(data)
+    assert kmax == 150 and hi >= 1
+    assert 10.0 ** lo <= data["rnn"]["grad_norm"][data["rnn"]["grad_norm"] > 0].min()
+    ticks = widgets.y_ticks(-100, 5)
+    assert len(ticks) <= 8 and all(-100 <= t <= 5 for t in ticks) and 0 in ticks
+
+
+def _pixels(jpeg: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.int16)
+
+
+def test_widget_sliders_update_image_and_data():
+    box = widgets.gradient_explorer(T=50)
+    ex = box.explorer
+    assert ex.T.value == 50 and ex.data["rnn"]["k"][-1] == 50
+    first = ex.image.value
+    assert first[:2] == b"\xff\xd8"                       # a JPEG
+    ex.scale.value = 1.5                                   # what a slider move does
+    assert ex.data["rnn"]["sigma_max"] == pytest.approx(1.5)
+    assert ex.image.value != first
+    assert np.abs(_pixels(ex.image.value) - _pixels(first)).mean() > 0.1
+    ex.T.value = 200
+    assert ex.data["rnn"]["k"][-1] == 200
+    ex.mode.value = "radius"
+    assert ex.data["rnn"]["spectral_radius"] == pytest.approx(1.5)
+    assert "σ_max" in ex.status.value and "无法计算" not in ex.status.value
+
+
+def test_widget_marks_overflow_in_status_and_on_plot():
+    box = widgets.gradient_explorer(scale=3.0, mode="radius", activation="identity", T=200, dtype="float32")
+    ex = box.explorer
+    assert len(ex.data["rnn"]["inf_k"]) > 0
+    assert "inf" in ex.status.value
+    xs, ys = ex.figure.infs["rnn"].get_data()
+    assert len(xs) == len(ex.data["rnn"]["inf_k"]) and np.all(np.asarray(ys) == 10.0 ** ex.figure.limits[2])
+    ex.scale.value = 0.1
+    ex.activation.value = "tanh"
+    assert len(ex.data["rnn"]["zero_k"]) > 0 and "下溢" in ex.status.value
+    xs, _ = ex.figure.zeros["rnn"].get_data()
+    assert len(xs) == len(ex.data["rnn"]["zero_k"])
+
+
+def test_widget_with_lstm_has_gate_bias_and_both_curves():
+    ex = widgets.gradient_explorer(models=("rnn", "lstm"), T=40).explorer
+    assert ex.gate_bias in ex.controls
+    ex.gate_bias.value = 4.0
+    assert set(ex.data) == {"rnn", "lstm"}
+    assert len(ex.figure.lines["lstm"].get_xdata()) == 41
+
+
+def test_gradient_explorer_rejects_unknown_settings():
+    with pytest.raises(TypeError, match="unknown settings"):
+        widgets.gradient_explorer(sigma=1.0)
+    with pytest.raises(ValueError):
+        widgets.gradient_explorer(models=("cnn",))
+
+
+def test_benchmark_latency_reports_percentiles():
+    r = widgets.benchmark_latency(n=6)
+    assert r["n"] == 6 and 0 < r["p50_ms"] <= r["p95_ms"] <= r["max_ms"]
+    assert r["full_redraws"] >= 1

@@ -324,7 +324,10 @@ def rnn_gradient_profile(W: torch.Tensor, T: int, activation: str = "tanh", inpu
             for k in range(T, 0, -1):
                 J = J @ (D[k - 1][:, None] * W)            # ∂h_T/∂h_{k−1} = ∂h_T/∂h_k · diag(f'(a_k)) W
                 Js.append(J)
-            jac = torch.linalg.matrix_norm(torch.stack(Js[::-1]).to(torch.float64), ord=2).numpy()
+            Js = torch.stack(Js[::-1]).to(torch.float64)          # (T+1, H, H)
+            finite = torch.isfinite(Js).all(dim=(1, 2))
+            jac = np.full(T + 1, np.inf)                           # an overflowed matrix has norm inf
+            jac[finite.numpy()] = torch.linalg.matrix_norm(Js[finite], ord=2).numpy()
     s, r = sigma_max(W), spectral_radius(W)
     return GradientProfile(np.arange(T + 1), _clean(grad_norm.to(torch.float64).numpy()),
                            None if jac is None else _clean(jac), envelope(gamma, s, T), s, r, gamma,

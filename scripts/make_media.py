@@ -559,7 +559,7 @@ def gru_cell():
     arrow(ax, rx, add)
     th = box(ax, 6.3, y_t, "tanh", role="h", w=0.7, h=0.38, size=12)
     arrow(ax, add, th)
-    arrow(ax, th, bx, text=r"$\tilde{h}_t$", off=(0.25, 0))
+    arrow(ax, th, bx, text=r"$\tilde{h}_t$", at=0.85, off=(0.25, 0.02))
     for x, zh, role in [(3.2, "更新门\nUpdate Gate", "gate"),
                         (5.3, "候选状态\nCandidate", "h"), (7.4, "重置门\nReset Gate", "gate")]:
         label(ax, x, 2.25, zh, size=11, role=role)

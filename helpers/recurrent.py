@@ -104,18 +104,13 @@ class RecurrentBase(nn.Module):
         dtype = next(self.parameters()).dtype
         checks.float_tensor(input, "input", dtype)
         I = self.input_size
-        if input.dim() == 3:
-            labels = ("B", "T", I) if self.batch_first else ("T", "B", I)
-        else:
-            labels = ("T", I)
         if input.dim() not in (2, 3) or input.shape[-1] != I:
-            want = " or ".join(
-                "(" + ", ".join(map(str, lab)) + ")"
-                for lab in ((("B", "T", I) if self.batch_first else ("T", "B", I)), ("T", I)))
+            batched = f"(B, T, {I})" if self.batch_first else f"(T, B, {I})"
             raise ValueError(
-                f"input must be {want} for input_size={I} (batch_first={self.batch_first}), "
+                f"input must be {batched} or (T, {I}) for input_size={I} (batch_first={self.batch_first}), "
                 f"got {tuple(input.shape)}")
-        if input.shape[labels.index("T")] == 0:
+        steps = input.shape[1] if input.dim() == 3 and self.batch_first else input.shape[0]
+        if steps == 0:
             raise ValueError(f"input must hold at least one time step, got {tuple(input.shape)}")
 
     def _check_state(self, h: torch.Tensor, name: str, batch: int | None) -> None:

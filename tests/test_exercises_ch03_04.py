@@ -45,7 +45,7 @@ def test_rnn_step(capsys):
 def test_bmes(capsys):
     assert _run(ch03.check_bmes, "BESBMMEBME", capsys)[0]
     for wrong, hint in [("besbmmebme", "大写"), ("BES", "每个字"), ("BEBBMMEBME", "单字"),
-                        ("BEMBMMEBME", "多字词"), (5, "字符串")]:
+                        ("BMSBMMEBME", "多字词"), (5, "字符串")]:
         ok, out = _run(ch03.check_bmes, wrong, capsys)
         assert not ok and hint in out, (wrong, out)
 

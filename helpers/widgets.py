@@ -4,21 +4,21 @@ Two layers, so that the maths is testable without a browser:
 
 - :func:`explorer_data` is a pure function: slider values in, the plotted arrays out
   (per model: k, ‖∂L/∂h_k‖, the envelope (γ σ_max)^(T−k), where the gradient is exactly 0 or inf).
-- :func:`gradient_explorer` builds the ipywidgets (sliders + one PNG image) around it.
+- :func:`gradient_explorer` builds the ipywidgets (sliders + one JPEG image) around it.
 
 Speed. A full matplotlib redraw of a log-scale axis costs ~60-130 ms on a slow 2-core laptop,
-almost all of it laying out tick labels. So the figure is built once, the frame, x axis, labels
-and legend are drawn once per x range (k up to 50/100/150/...) and cached as a bitmap; a slider
-move restores that bitmap, draws the y grid, its labels and the curves on top (``draw_artist``,
-"blitting"), writes the y labels with PIL and encodes a JPEG. LSTM/GRU profiles use :func:`gated_profile_fast`, a NumPy re-implementation
-of :func:`helpers.bptt.gated_gradient_profile` (same weights, hand-written backward pass; ~20x faster).
+almost all of it laying out tick labels. So the figure is built once and its static part (frame,
+axis titles, legend) is drawn once and kept as a bitmap; a slider move restores that bitmap,
+draws the grid lines and the curves on top (``draw_artist``, "blitting"), writes the tick labels
+with PIL and encodes a JPEG (~10x faster to encode than a PNG). LSTM/GRU profiles use
+:func:`gated_profile_fast`, a NumPy re-implementation of :func:`helpers.bptt.gated_gradient_profile`
+(same weights, hand-written backward pass; ~5x faster).
 """
 from __future__ import annotations
 
 import io
 import math
 import time
-from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -198,21 +198,26 @@ def verdict(d: dict) -> str:
 
 
 # ----------------------------------------------------------------------------- the figure
-_X_BUCKETS = (10, 20, 30, 50, 100, 150, 200, 250, 300, 400, 500, 750, 1000)
+_X_STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)   # steps between two k labels
 _Y_STEPS = (1, 2, 5, 10, 20, 25, 50, 100)                    # decades between two y labels
 Y_FLOOR, Y_CEIL = -330, 310                                    # float64 reaches 1e-324 .. 1.8e308
 
 
 def axis_limits(data: dict) -> tuple[int, int, int]:
-    """(k_max, lo, hi): x from 0 to k_max (rounded up to 50, 100, 150, ...), y from 10^lo to 10^hi."""
+    """(T, lo, hi): x from 0 to T, y from 10^lo to 10^hi (whole decades around the data)."""
     T = max(int(d["k"][-1]) for d in data.values())
     vals = [d["grad_norm"] for d in data.values()] + [d["envelope"] for d in data.values() if d["envelope"] is not None]
     v = np.concatenate(vals)
     v = v[np.isfinite(v) & (v > 0)]
     lo = math.floor(math.log10(v.min()) - 0.2) if v.size else -1
     hi = math.ceil(math.log10(v.max()) + 0.2) if v.size else 1
-    kmax = next((b for b in _X_BUCKETS if T <= b), T)
-    return kmax, max(min(lo, -1), Y_FLOOR), min(max(hi, 1), Y_CEIL)
+    return T, max(min(lo, -1), Y_FLOOR), min(max(hi, 1), Y_CEIL)
+
+
+def x_ticks(T: int) -> list[int]:
+    """k values to label on 0..T: at most 9, on multiples of a nice step."""
+    step = next((s for s in _X_STEPS if T / s <= 8), _X_STEPS[-1])
+    return list(range(0, T + 1, step))
 
 
 def y_ticks(lo: int, hi: int) -> list[int]:
@@ -224,13 +229,13 @@ def y_ticks(lo: int, hi: int) -> list[int]:
 class ExplorerFigure:
     """One persistent matplotlib figure; ``render(data) -> JPEG bytes`` by blitting.
 
-    The static part (frame, x ticks, axis labels, legend) is drawn once per x range and cached
-    as a bitmap. The y range follows the data on every move, so the y grid lines and their
-    labels are drawn with the curves (a handful of cached glyph strings: cheap).
+    The static part (frame, axis titles, legend) is drawn once and kept as a bitmap. Both axis
+    ranges follow the data on every move, so the grid lines are drawn with the curves
+    (``draw_artist``) and the tick labels are written by PIL (matplotlib's text layout is what
+    makes a full redraw slow).
     """
 
-    def __init__(self, models: tuple[str, ...], figsize=(7.2, 3.5), dpi: int = 80, cache_size: int = 16,
-                 n_labels: int = 9):
+    def __init__(self, models: tuple[str, ...], figsize=(7.2, 3.5), dpi: int = 80, n_labels: int = 9):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
@@ -245,14 +250,17 @@ class ExplorerFigure:
         self.canvas = FigureCanvasAgg(self.fig)
         ax = self.ax = self.fig.add_subplot(1, 1, 1)
         ax.set_yscale("log")
-        ax.set_xlabel("时间步 k（L 在最后一步 k = T 计算）")
-        ax.set_ylabel("‖∂L/∂h_k‖（对数坐标）", labelpad=34)
+        ax.set_xlabel("时间步 k（L 在最后一步 k = T 计算）", labelpad=16)
+        ax.set_ylabel(r"$\|\partial L/\partial h_k\|$（对数坐标）", labelpad=34)
         ax.yaxis.set_major_locator(ticker.NullLocator())
         ax.yaxis.set_minor_locator(ticker.NullLocator())
         ax.grid(False, axis="y")
-        ax.xaxis.set_major_locator(ticker.MaxNLocator(8, integer=True))
+        ax.xaxis.set_major_locator(ticker.NullLocator())
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.grid(False)
         self.label_font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size=int(round(9 * dpi / 72)))
         self.ygrid = [ax.axhline(1.0, color="0.85", lw=0.8, animated=True) for _ in range(n_labels)]
+        self.xgrid = [ax.axvline(0.0, color="0.85", lw=0.8, animated=True) for _ in range(n_labels)]
         self.one = ax.axhline(1.0, color="0.45", lw=0.9, animated=True)
         self.lines, self.envs, self.zeros, self.infs = {}, {}, {}, {}
         handles = []
@@ -263,30 +271,18 @@ class ExplorerFigure:
             self.lines[m], = ax.plot([], [], color=c, lw=2, animated=True)
             self.zeros[m], = ax.plot([], [], "v", color=c, ms=7, mec="k", mew=0.5, clip_on=False, animated=True)
             self.infs[m], = ax.plot([], [], "^", color=c, ms=7, mec="k", mew=0.5, clip_on=False, animated=True)
-            handles.append(Line2D([], [], color=c, lw=2, label=f"{LABELS[m]}：‖∂L/∂h_k‖ 实测"))
+            handles.append(Line2D([], [], color=c, lw=2, label=LABELS[m] + r"：$\|\partial L/\partial h_k\|$ 实测"))
             if m == "rnn":
-                handles.append(Line2D([], [], ls="--", color="0.35", lw=1.2, label="上界 (γ·σ_max)^(T−k)"))
+                handles.append(Line2D([], [], ls="--", color="0.35", lw=1.2, label=r"上界 $(\gamma\,\sigma_{\max})^{T-k}$"))
         handles.append(Line2D([], [], ls="", marker="v", color="0.5", mec="k", mew=0.5, label="下溢为 0（画在下边缘）"))
         handles.append(Line2D([], [], ls="", marker="^", color="0.5", mec="k", mew=0.5, label="溢出为 inf（画在上边缘）"))
-        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01), fontsize=8, ncol=3,
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.04), fontsize=8, ncol=3,
                   frameon=False, borderaxespad=0.0, handlelength=1.8, columnspacing=1.0)
         self.fig.subplots_adjust(left=0.11, right=0.98, top=0.84, bottom=0.14)
-        self._backgrounds: OrderedDict = OrderedDict()
-        self.cache_size = cache_size
-        self.full_redraws = 0
+        self.canvas.draw()                           # once: everything except the animated artists
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.full_redraws = 1
         self.limits = None
-
-    def _background(self, kmax: int):
-        if kmax in self._backgrounds:
-            self._backgrounds.move_to_end(kmax)
-            return self._backgrounds[kmax]
-        self.canvas.draw()                                    # everything except the animated artists
-        bg = self.canvas.copy_from_bbox(self.fig.bbox)
-        self.full_redraws += 1
-        self._backgrounds[kmax] = bg
-        if len(self._backgrounds) > self.cache_size:
-            self._backgrounds.popitem(last=False)
-        return bg
 
     def render(self, data: dict) -> bytes:
         """Draw ``explorer_data(...)`` output and return the figure as JPEG bytes.
@@ -296,15 +292,19 @@ class ExplorerFigure:
         """
         from PIL import Image, ImageDraw
 
-        kmax, lo, hi = self.limits = axis_limits(data)
+        T, lo, hi = self.limits = axis_limits(data)
         bottom, top = 10.0 ** lo, 10.0 ** hi
-        self.ax.set_xlim(0, kmax)
+        self.ax.set_xlim(0, T)
         self.ax.set_ylim(bottom, top)
-        self.canvas.restore_region(self._background(kmax))
+        self.canvas.restore_region(self.background)
         draw = self.ax.draw_artist
         exps = y_ticks(lo, hi)[:len(self.ygrid)]
         for e, grid in zip(exps, self.ygrid):
             grid.set_ydata([10.0 ** e] * 2)
+            draw(grid)
+        ks = x_ticks(T)[:len(self.xgrid)]
+        for k, grid in zip(ks, self.xgrid):
+            grid.set_xdata([k] * 2)
             draw(grid)
         draw(self.one)
         for m in self.models:
@@ -322,7 +322,11 @@ class ExplorerFigure:
         w, h = self.canvas.get_width_height()
         img = Image.frombuffer("RGBA", (w, h), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
         pen = ImageDraw.Draw(img)
-        x_pix = self.ax.transAxes.transform((0.0, 0.0))[0] - 4
+        x0, y0 = self.ax.transAxes.transform((0.0, 0.0))
+        for k in ks:
+            x_pix = self.ax.transData.transform((k, bottom))[0]
+            pen.text((x_pix, h - y0 + 4), str(k), fill=(40, 40, 40), font=self.label_font, anchor="mt")
+        x_pix = x0 - 4
         for e in exps:
             y_pix = h - self.ax.transData.transform((0.0, 10.0 ** e))[1]     # PIL counts rows from the top
             pen.text((x_pix, y_pix), "1" if e == 0 else f"1e{e}", fill=(40, 40, 40), font=self.label_font, anchor="rm")
@@ -351,12 +355,14 @@ class Explorer:
                                    style=style, layout=lay, readout_format=".2f")
         self.T = w.IntSlider(value=v["T"], min=10, max=300, step=10, description="序列长度 T", style=style, layout=lay)
         self.mode = w.ToggleButtons(options=[("σ_max（最大奇异值）", "sigma"), ("ρ（谱半径）", "radius")],
-                                    value=v["mode"], description="尺度指的是", style=style)
+                                    value=v["mode"], description="尺度指的是",
+                                    style={**style, "button_width": "150px"})
         self.activation = w.Dropdown(options=list(EXPLORER_ACTIVATIONS), value=v["activation"],
                                      description="激活函数 f", style=style)
         self.input_scale = w.FloatSlider(value=v["input_scale"], min=0.0, max=5.0, step=0.1, description="输入尺度",
                                          style=style, layout=lay)
-        self.dtype = w.ToggleButtons(options=["float64", "float32"], value=v["dtype"], description="精度", style=style)
+        self.dtype = w.ToggleButtons(options=["float64", "float32"], value=v["dtype"], description="精度",
+                                     style={**style, "button_width": "80px"})
         self.gate_bias = w.FloatSlider(value=v["gate_bias"], min=-3.0, max=6.0, step=0.5, description="门偏置",
                                        style=style, layout=lay)
         self.controls = [self.scale, self.T, self.mode, self.activation, self.input_scale, self.dtype]

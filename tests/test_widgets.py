@@ -97,7 +97,8 @@ def test_explorer_data_rejects_bad_settings(kw, err):
 def test_axis_limits_and_ticks():
     data = widgets.explorer_data(scale=0.5, T=110)
     kmax, lo, hi = widgets.axis_limits(data)
-    assert kmax == 150 and hi >= 1
+    assert kmax == 110 and hi >= 1
+    assert widgets.x_ticks(110) == list(range(0, 111, 20)) and len(widgets.x_ticks(300)) <= 9
     assert 10.0 ** lo <= data["rnn"]["grad_norm"][data["rnn"]["grad_norm"] > 0].min()
     ticks = widgets.y_ticks(-100, 5)
     assert len(ticks) <= 8 and all(-100 <= t <= 5 for t in ticks) and 0 in ticks
@@ -156,4 +157,4 @@ def test_gradient_explorer_rejects_unknown_settings():
 def test_benchmark_latency_reports_percentiles():
     r = widgets.benchmark_latency(n=6)
     assert r["n"] == 6 and 0 < r["p50_ms"] <= r["p95_ms"] <= r["max_ms"]
-    assert r["full_redraws"] >= 1
+    assert r["full_redraws"] == 0          # the static part is drawn once, before the moves

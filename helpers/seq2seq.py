@@ -1,0 +1,196 @@
+"""Many-to-many of unequal length: a small GRU encoder-decoder (notes 一 §2.2).
+
+The task is generated, so it needs no download: read an Arabic numeral aloud in Chinese,
+2048 -> 二千零四十八. Input and output lengths differ (4 digits -> 6 characters), which is
+exactly the case the notes give to the encoder-decoder (Encoder-Decoder, Sutskever et al. 2014;
+Cho et al. 2014)::
+
+    encoder:  h_t = GRU(e(x_t), h_{t-1}),          c = h_T       (the whole input in one vector)
+    decoder:  s_0 = c,  s_j = GRU(e(y_{j-1}), s_{j-1}),  p(y_j | y_<j, x) = softmax(V s_j + b)
+
+Training feeds the true previous character y_{j-1} (teacher forcing); at test time the decoder
+feeds its own most likely character back (greedy decoding) until it writes <eos>.
+
+Reading convention: 二 everywhere (二千零四十八, 二万), as written on cheques and read in
+formal speech; everyday speech often says 两 before 千/万 (两千零四十八), which is also correct.
+A leading 一十 is shortened to 十 (10 -> 十, 12 -> 十二, 100000 -> 十万) but kept inside a
+number (110 -> 一百一十); inner zeros are read as one 零 (1001 -> 一千零一).
+"""
+from __future__ import annotations
+
+import random
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from . import checks
+from .vocab import Vocab
+
+DIGITS = "零一二三四五六七八九"
+UNITS = ("", "十", "百", "千")
+MAX_NUMBER = 10**8 - 1
+BOS, EOS = "<bos>", "<eos>"
+
+
+def _section(n: int, leading: bool) -> str:
+    """Reading of 1 <= n <= 9999 (one 万-section); ``leading``: this section starts the number."""
+    out, started, zero_pending = "", False, False
+    for pos in (3, 2, 1, 0):
+        d = n // 10**pos % 10
+        if d == 0:
+            zero_pending = started          # a zero between non-zero digits is read once
+            continue
+        if zero_pending:
+            out += "零"
+            zero_pending = False
+        if d == 1 and pos == 1 and not started and leading:
+            out += "十"                      # 12 -> 十二, not 一十二 (only at the very start)
+        else:
+            out += DIGITS[d] + UNITS[pos]
+        started = True
+    return out
+
+
+def number_to_chinese(n: int) -> str:
+    """Chinese reading of an integer 0 <= n <= 99,999,999: 10 -> 十, 2048 -> 二千零四十八, 100000 -> 十万."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, got {type(n).__name__} {n!r}")
+    if not 0 <= n <= MAX_NUMBER:
+        raise ValueError(f"n must be in [0, {MAX_NUMBER}], got {n}")
+    if n == 0:
+        return "零"
+    high, low = divmod(n, 10_000)
+    if high == 0:
+        return _section(low, leading=True)
+    out = _section(high, leading=True) + "万"
+    if low:
+        # 10030 -> 一万零三十: the 千 digit of the lower section is 0, so a 零 bridges the gap
+        out += ("零" if low < 1000 else "") + _section(low, leading=False)
+    return out
+
+
+def numeral_pairs(n: int, low: int = 0, high: int = 99_999, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` distinct random numbers in [low, high] as (digits, reading) pairs, e.g. ('2048', '二千零四十八')."""
+    checks.positive_int(n, "n")
+    if isinstance(low, bool) or isinstance(high, bool) or not isinstance(low, int) or not isinstance(high, int):
+        raise TypeError(f"low and high must be ints, got {low!r} and {high!r}")
+    if not 0 <= low <= high <= MAX_NUMBER:
+        raise ValueError(f"need 0 <= low <= high <= {MAX_NUMBER}, got low={low}, high={high}")
+    if n > high - low + 1:
+        raise ValueError(f"cannot draw {n} distinct numbers from [{low}, {high}] ({high - low + 1} numbers)")
+    numbers = random.Random(seed).sample(range(low, high + 1), n)
+    return [(str(k), number_to_chinese(k)) for k in numbers]
+
+
+def make_vocab(strings: Sequence[str]) -> Vocab:
+    """Character vocabulary of ``strings`` plus <bos> and <eos> (index 0 = <pad>, 1 = <unk>)."""
+    if isinstance(strings, str):
+        raise TypeError("strings must be a list of strings, got a single str")
+    return Vocab([[BOS, EOS]] + [list(s) for s in strings])
+
+
+def encode_batch(strings: Sequence[str], vocab: Vocab, bos: bool = False, eos: bool = False,
+                 reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad character sequences to one tensor: (B, T_max) of indices (0 = <pad>) and lengths (B,).
+
+    reverse=True reads each string backwards ('2048' -> '8402'), the trick of Sutskever et al.
+    (2014): the first digits, which the decoder needs first, are then the last the encoder saw.
+    """
+    if isinstance(strings, str) or len(strings) == 0:
+        raise ValueError(f"strings must be a non-empty list of strings, got {strings!r}")
+    seqs = [([vocab[BOS]] if bos else []) + vocab.encode(list(s[::-1] if reverse else s))
+            + ([vocab[EOS]] if eos else []) for s in strings]
+    lengths = torch.tensor([len(s) for s in seqs])
+    out = torch.zeros(len(seqs), int(lengths.max()), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+    return out, lengths
+
+
+def decode_ids(ids: Sequence[int], vocab: Vocab) -> str:
+    """Indices back to a string, stopping at <eos> and skipping <pad>/<bos>."""
+    out = []
+    for tok in vocab.decode(ids):
+        if tok == EOS:
+            break
+        if tok not in (Vocab.PAD, BOS):
+            out.append(tok)
+    return "".join(out)
+
+
+class Seq2Seq(nn.Module):
+    """GRU encoder + GRU decoder; the encoder's last state starts the decoder (no attention)."""
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, emb_size: int = 32, hidden_size: int = 128):
+        super().__init__()
+        for value, name in ((src_vocab_size, "src_vocab_size"), (tgt_vocab_size, "tgt_vocab_size"),
+                            (emb_size, "emb_size"), (hidden_size, "hidden_size")):
+            checks.positive_int(value, name)
+        self.src_emb = nn.Embedding(src_vocab_size, emb_size, padding_idx=0)
+        self.encoder = nn.GRU(emb_size, hidden_size, batch_first=True)
+        self.tgt_emb = nn.Embedding(tgt_vocab_size, emb_size, padding_idx=0)
+        self.decoder = nn.GRU(emb_size, hidden_size, batch_first=True)
+        self.out = nn.Linear(hidden_size, tgt_vocab_size)
+
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> torch.Tensor:
+        """c = h_T, the encoder's state after the last real (non-pad) input.  (B, S) -> (1, B, H)."""
+        checks.shape(src, "src", (None, None), ("B", "S"))
+        # packing makes the GRU stop at each sequence's own length, so padding never enters c
+        packed = pack_padded_sequence(self.src_emb(src), src_len.cpu(), batch_first=True, enforce_sorted=False)
+        _, c = self.encoder(packed)                     # (1, B, H)
+        return c
+
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: logits for every target position.  tgt_in (B, T) = <bos> y_1 .. y_{T-1} -> (B, T, V)."""
+        checks.shape(tgt_in, "tgt_in", (src.shape[0], None), ("B", "T"))
+        s_0 = self.encode(src, src_len)                 # (1, B, H)
+        states, _ = self.decoder(self.tgt_emb(tgt_in), s_0)   # (B, T, H)
+        # p(y_j | y_<j, x) = softmax(V s_j + b)
+        return self.out(states)                         # (B, T, V)
+
+    @torch.no_grad()
+    def greedy_decode(self, src: torch.Tensor, src_len: torch.Tensor, bos_id: int, eos_id: int,
+                      max_len: int = 20) -> torch.Tensor:
+        """Feed back the most likely character until every sequence wrote <eos>.  -> (B, ≤ max_len)."""
+        checks.positive_int(max_len, "max_len")
+        s = self.encode(src, src_len)                   # (1, B, H)
+        y = torch.full((src.shape[0], 1), bos_id, dtype=torch.long)
+        done = torch.zeros(src.shape[0], dtype=torch.bool)
+        out = []
+        for _ in range(max_len):
+            state, s = self.decoder(self.tgt_emb(y), s)     # (B, 1, H)
+            y = self.out(state).argmax(-1)                  # (B, 1)
+            out.append(y)
+            done |= y[:, 0] == eos_id
+            if bool(done.all()):
+                break
+        return torch.cat(out, dim=1)
+
+
+def seq2seq_loss(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor,
+                 tgt_out: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the next character, padding ignored: −mean_j log p(y_j | y_<j, x)."""
+    logits = model(src, src_len, tgt_in)                # (B, T, V)
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=0)
+
+
+def translate(model: Seq2Seq, numerals: Sequence[str], src_vocab: Vocab, tgt_vocab: Vocab,
+              max_len: int = 20, reverse_source: bool = True) -> list[str]:
+    """Greedy readings of a list of numerals, e.g. ['2048'] -> ['二千零四十八'] once trained.
+
+    reverse_source must match how the training inputs were encoded.
+    """
+    src, src_len = encode_batch(list(numerals), src_vocab, reverse=reverse_source)
+    model.eval()
+    ids = model.greedy_decode(src, src_len, tgt_vocab[BOS], tgt_vocab[EOS], max_len=max_len)
+    return [decode_ids(row.tolist(), tgt_vocab) for row in ids]
+
+
+def exact_match(predictions: Sequence[str], targets: Sequence[str]) -> float:
+    """Fraction of predictions equal to their target, character for character."""
+    if len(predictions) != len(targets) or not targets:
+        raise ValueError(f"predictions and targets must be non-empty and of equal length, "
+                         f"got {len(predictions)} and {len(targets)}")
+    return sum(p == t for p, t in zip(predictions, targets)) / len(targets)

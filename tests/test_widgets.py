@@ -158,3 +158,26 @@ def test_benchmark_latency_reports_percentiles():
     r = widgets.benchmark_latency(n=6)
     assert r["n"] == 6 and 0 < r["p50_ms"] <= r["p95_ms"] <= r["max_ms"]
     assert r["full_redraws"] == 0          # the static part is drawn once, before the moves
+
+
+def test_extreme_settings_never_fail_or_warn():
+    import itertools
+    import warnings
+
+    ex = widgets.gradient_explorer().explorer
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # a warning would show up as "无法计算" in the status
+        for scale, T, mode, act, dt in itertools.product((0.1, 3.0), (10, 300), ("sigma", "radius"),
+                                                         widgets.EXPLORER_ACTIVATIONS, ("float32", "float64")):
+            for control, value in ((ex.scale, scale), (ex.T, T), (ex.mode, mode), (ex.activation, act), (ex.dtype, dt)):
+                control.value = value
+            assert "无法计算" not in ex.status.value, (scale, T, mode, act, dt, ex.status.value)
+            _, lo, hi = ex.figure.limits
+            assert widgets.Y_FLOOR <= lo < 0 < hi <= widgets.Y_CEIL and 10.0 ** lo > 0
+
+
+def test_verdict_names_sufficient_and_necessary():
+    d = widgets.explorer_data(scale=0.5, T=50)["rnn"]
+    assert "充分条件" in widgets.verdict(d) and "消失" in widgets.verdict(d)
+    d = widgets.explorer_data(scale=1.1, mode="radius", activation="identity", T=200)["rnn"]
+    assert "必要条件" in widgets.verdict(d) and "爆炸" in widgets.verdict(d)

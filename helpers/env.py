@@ -30,11 +30,26 @@ def get_device(prefer: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def set_threads() -> int:
+    """Use one CPU thread for PyTorch (``SEQCOURSE_THREADS`` overrides); returns the number.
+
+    The course's models are tiny: splitting a 64x64 matrix product over threads costs more than
+    it saves, and on a busy 2-core laptop two threads made training steps up to 50x slower
+    (measured while writing chapters 01-04). One thread is also the most reproducible.
+    """
+    value = os.environ.get("SEQCOURSE_THREADS", "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"SEQCOURSE_THREADS must be a positive integer, got {value!r}")
+    torch.set_num_threads(int(value))
+    return int(value)
+
+
 def setup(seed: int = 0, quiet: bool = True) -> torch.device:
-    """Seed everything, set the plot style (Chinese font) and silence jieba; return the device."""
+    """Seed everything, use one CPU thread, set the plot style (Chinese font), silence jieba; return the device."""
     from .plotting import style
 
     set_seed(seed)
+    set_threads()
     style()
     if quiet:
         import jieba

@@ -17,15 +17,16 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def printed(cell) -> list[str]:
-    out = []
+    """stdout (joined: the kernel may split one print into several chunks) and plain-text results."""
+    stdout, out = "", []
     for o in cell.get("outputs", []):
         if o["output_type"] == "stream" and o["name"] == "stdout":
-            out.append(o["text"])
+            stdout += o["text"]
         elif o["output_type"] == "execute_result" and WIDGET not in o["data"]:
             out.append(o["data"].get("text/plain", ""))
         elif o["output_type"] == "error":
             pytest.fail(f"cell raised {o['ename']}: {o['evalue']}\n{cell['source'][:300]}")
-    return out
+    return [stdout] + out
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

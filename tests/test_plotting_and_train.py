@@ -44,3 +44,15 @@ def test_fit_reduces_loss_and_is_reproducible():
 def test_count_parameters_and_device():
     assert train.count_parameters(torch.nn.LSTM(3, 4)) == 4 * (4 * 3 + 4 * 4 + 2 * 4)
     assert env.get_device("cpu").type == "cpu"
+
+
+def test_setup_uses_one_thread_unless_overridden(monkeypatch):
+    import pytest
+
+    monkeypatch.setenv("SEQCOURSE_THREADS", "2")
+    assert env.set_threads() == 2 and torch.get_num_threads() == 2
+    monkeypatch.setenv("SEQCOURSE_THREADS", "zero")
+    with pytest.raises(ValueError, match="SEQCOURSE_THREADS must be a positive integer, got 'zero'"):
+        env.set_threads()
+    monkeypatch.delenv("SEQCOURSE_THREADS")
+    assert env.set_threads() == 1 and torch.get_num_threads() == 1

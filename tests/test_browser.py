@@ -143,7 +143,11 @@ def test_explorer_in_jupyterlab(lab):
                 page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
                 img = page.locator("img.widget-image").first
-                img.wait_for(state="visible", timeout=60_000)
+                try:
+                    img.wait_for(state="visible", timeout=150_000)
+                except Exception:
+                    page.screenshot(path=str(ARTIFACTS / "00_failed_waiting_for_explorer.png"), full_page=False)
+                    raise
                 # wait until every code cell has run (no "[*]" prompt, all prompts numbered)
                 page.wait_for_function(
                     """n => {

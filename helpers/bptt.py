@@ -334,6 +334,29 @@ def rnn_gradient_profile(W: torch.Tensor, T: int, activation: str = "tanh", inpu
                            {"saturated_fraction": float((D.abs() < 1e-3).to(torch.float64).mean())})
 
 
+def gated_setup(kind: str, T: int, hidden_size: int, scale: float | None, mode: str, input_scale: float,
+                gate_bias: float, seed: int) -> tuple[torch.Tensor, ...]:
+    """The random LSTM/GRU experiment behind the gated gradient profiles (float64).
+
+    Returns (weight_ih, weight_hh, bias_ih, bias_hh, z, v): PyTorch-layout weights drawn like
+    PyTorch's init (recurrent blocks rescaled to ``scale`` if given, ``gate_bias`` added to the
+    forget gate (LSTM) or update gate (GRU)), inputs z (T, 1, H) and the unit read-out v (H,).
+    """
+    checks.choice(kind, "kind", ("lstm", "gru"))
+    _check_profile_args(T, "tanh", input_scale, hidden_size)
+    H, G = hidden_size, (4 if kind == "lstm" else 3)
+    gen = torch.Generator().manual_seed(seed)
+    k = H ** -0.5
+    draw = lambda *s: ((torch.rand(*s, generator=gen, dtype=torch.float64) * 2 - 1) * k)
+    w_ih, w_hh, b_ih, b_hh = draw(G * H, H), draw(G * H, H), draw(G * H), draw(G * H)
+    if scale is not None:
+        w_hh = torch.cat([make_recurrent_matrix(H, scale, mode, seed + 1 + i) for i in range(G)])
+    b_hh[H:2 * H] += gate_bias      # block 1: forget gate (i, f, g, o) / update gate (r, z, n)
+    z = torch.randn(T, 1, H, generator=gen, dtype=torch.float64) * input_scale
+    v = torch.randn(H, generator=gen, dtype=torch.float64)
+    return w_ih, w_hh, b_ih, b_hh, z, v / v.norm()
+
+
 def gated_gradient_profile(kind: str, T: int, hidden_size: int = 32, scale: float | None = None,
                            mode: str = "sigma", input_scale: float = 1.0, gate_bias: float = 0.0,
                            seed: int = 0, dtype: torch.dtype = torch.float64) -> GradientProfile:
@@ -348,21 +371,9 @@ def gated_gradient_profile(kind: str, T: int, hidden_size: int = 32, scale: floa
     from .gru import gru_cell
     from .lstm import lstm_cell
 
-    checks.choice(kind, "kind", ("lstm", "gru"))
-    _check_profile_args(T, "tanh", input_scale, hidden_size)
-    H, G = hidden_size, (4 if kind == "lstm" else 3)
-    gen = torch.Generator().manual_seed(seed)
-    k = H ** -0.5
-    draw = lambda *s: ((torch.rand(*s, generator=gen, dtype=torch.float64) * 2 - 1) * k)
-    w_ih, w_hh, b_ih, b_hh = draw(G * H, H), draw(G * H, H), draw(G * H), draw(G * H)
-    if scale is not None:
-        w_hh = torch.cat([make_recurrent_matrix(H, scale, mode, seed + 1 + i) for i in range(G)])
-    gate = 1  # forget gate (i, f, g, o) for the LSTM, update gate (r, z, n) for the GRU
-    b_hh[gate * H:(gate + 1) * H] += gate_bias
-    z = torch.randn(T, 1, H, generator=gen, dtype=torch.float64) * input_scale
-    v = torch.randn(H, generator=gen, dtype=torch.float64)
-    v = v / v.norm()
-    w_ih, w_hh, b_ih, b_hh, z, v = (t.to(dtype) for t in (w_ih, w_hh, b_ih, b_hh, z, v))
+    H = hidden_size
+    w_ih, w_hh, b_ih, b_hh, z, v = (t.to(dtype) for t in gated_setup(kind, T, hidden_size, scale, mode,
+                                                                      input_scale, gate_bias, seed))
     hs, cs = [torch.zeros(1, H, dtype=dtype, requires_grad=True)], []
     c = torch.zeros(1, H, dtype=dtype, requires_grad=True)
     cs.append(c)

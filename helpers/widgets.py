@@ -54,19 +54,9 @@ def gated_profile_fast(kind: str, T: int, hidden_size: int = 32, scale: float | 
         GRU (h_t = z ⊙ h_{t−1} + (1 − z) ⊙ n):
             ∂L/∂h_{t−1} = z ⊙ gh + W_hhᵀ [∂a_r, ∂a_z, r ⊙ ∂a_n]
     """
-    checks.choice(kind, "kind", ("lstm", "gru"))
-    bptt._check_profile_args(T, "tanh", input_scale, hidden_size)
-    H, G = hidden_size, (4 if kind == "lstm" else 3)
-    gen = torch.Generator().manual_seed(seed)
-    k = H ** -0.5
-    draw = lambda *s: ((torch.rand(*s, generator=gen, dtype=torch.float64) * 2 - 1) * k)
-    w_ih, w_hh, b_ih, b_hh = draw(G * H, H), draw(G * H, H), draw(G * H), draw(G * H)
-    if scale is not None:
-        w_hh = torch.cat([bptt.make_recurrent_matrix(H, scale, mode, seed + 1 + i) for i in range(G)])
-    b_hh[H:2 * H] += gate_bias                    # forget gate (i, f, g, o) / update gate (r, z, n)
-    z_in = torch.randn(T, 1, H, generator=gen, dtype=torch.float64) * input_scale
-    v = torch.randn(H, generator=gen, dtype=torch.float64)
-    v = v / v.norm()
+    H = hidden_size
+    w_ih, w_hh, b_ih, b_hh, z_in, v = bptt.gated_setup(kind, T, hidden_size, scale, mode, input_scale,
+                                                       gate_bias, seed)
     npd = np.float32 if dtype == torch.float32 else np.float64
     w_ih, w_hh, b_ih, b_hh, v = (t.to(dtype).numpy().astype(npd) for t in (w_ih, w_hh, b_ih, b_hh, v))
     xs = z_in.to(dtype).numpy().astype(npd)[:, 0, :] @ w_ih.T + b_ih       # (T, G*H) input parts

@@ -54,7 +54,12 @@ def _reviews() -> tuple:
 
 
 def load_reviews() -> list[tuple[str, int]]:
-    """All (review, label) pairs in file order: label 1 = 好评 (positive), 0 = 差评 (negative)."""
+    """All (review, label) pairs in file order: label 1 = 好评 (positive), 0 = 差评 (negative).
+
+    Beware: about half of the 35k lines are repeats (only ~17.4k distinct texts, a few with both
+    labels), so a random split of these lines leaks copies of most test reviews into training.
+    Chapter 05 splits distinct reviews only (``helpers.sentiment.unique_reviews``).
+    """
     return list(_reviews())
 
 

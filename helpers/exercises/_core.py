@@ -32,3 +32,27 @@ def close(a, b, tol: float = 1e-6) -> bool:
     """Same shape and all entries within ``tol`` (tensors, arrays or numbers)."""
     a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
     return a.shape == b.shape and bool(torch.allclose(a, b, atol=tol, rtol=0))
+
+
+def as_int(answer) -> int | None:
+    """The answer as an int, or None after printing that an integer was expected."""
+    try:
+        return int(answer)
+    except (TypeError, ValueError):
+        verdict(False, f"答案应是一个整数，得到的是 {answer!r}。")
+        return None
+
+
+def run_student(fn, args: tuple, signature: str, hint: str) -> tuple[bool, object]:
+    """Call the student's function on ``args``: (True, result), or (False, None) after printing why.
+
+    The student's code may fail in any way: report it with ``hint``, never raise.
+    """
+    if not callable(fn):
+        verdict(False, f"请传入一个函数 {signature}，而不是 {type(fn).__name__}。")
+        return False, None
+    try:
+        return True, fn(*args)
+    except Exception as err:
+        verdict(False, f"运行出错：{type(err).__name__}: {err}。{hint}")
+        return False, None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..seq2seq import number_to_chinese
-from ._core import unanswered, verdict
+from ._core import as_int, unanswered, verdict
 
 MODES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many-equal", "many-to-many-unequal")
 
@@ -21,10 +21,9 @@ def check_window_count(answer, T: int, input_len: int, horizon: int) -> bool:
     """How many (input, target) windows does a series of length T give (sliding by 1)?"""
     if unanswered(answer):
         return False
-    try:
-        value = int(answer)
-    except (TypeError, ValueError):
-        return verdict(False, f"答案应是一个整数，得到的是 {answer!r}。")
+    value = as_int(answer)
+    if value is None:
+        return False
     right = T - input_len - horizon + 1
     if value == right:
         return verdict(True, f"N = T − L − H + 1 = {T} − {input_len} − {horizon} + 1 = {right}。")

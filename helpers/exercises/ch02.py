@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..vocab import Vocab
-from ._core import unanswered, verdict
+from ._core import as_int, unanswered, verdict
 
 
 def _same_pattern(a: Sequence[int], b: Sequence[int]) -> bool:
@@ -37,10 +37,9 @@ def check_embedding_parameters(answer, num_embeddings: int, embedding_dim: int) 
     """Number of trainable numbers in nn.Embedding(num_embeddings, embedding_dim)."""
     if unanswered(answer):
         return False
-    try:
-        value = int(answer)
-    except (TypeError, ValueError):
-        return verdict(False, f"答案应是一个整数，得到的是 {answer!r}。")
+    value = as_int(answer)
+    if value is None:
+        return False
     V, d = num_embeddings, embedding_dim
     if value == V * d:
         return verdict(True, f"一张 {V} × {d} 的表，共 {V * d} 个数；nn.Embedding 没有偏置。")

@@ -5,7 +5,7 @@ import torch
 
 from ..data import words_to_bmes
 from ..rnn import rnn_cell
-from ._core import close, unanswered, verdict
+from ._core import close, run_student, unanswered, verdict
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -46,17 +46,14 @@ def check_rnn_step(fn) -> bool:
     """``fn(x, h, U, W, b) -> h_t`` must compute h_t = tanh(x Uᵀ + h Wᵀ + b) for a batch (rows)."""
     if unanswered(fn):
         return False
-    if not callable(fn):
-        return verdict(False, f"请传入一个函数 fn(x, h, U, W, b)，而不是 {type(fn).__name__}。")
     g = torch.Generator().manual_seed(3)
     B, I, H = 4, 3, 5
     x, h = torch.randn(B, I, generator=g, dtype=torch.float64), torch.randn(B, H, generator=g, dtype=torch.float64)
     U, W = torch.randn(H, I, generator=g, dtype=torch.float64), torch.randn(H, H, generator=g, dtype=torch.float64)
     b = torch.randn(H, generator=g, dtype=torch.float64)
-    try:
-        out = fn(x, h, U, W, b)
-    except Exception as err:   # the student's code may fail: report, never raise
-        return verdict(False, f"运行出错：{type(err).__name__}: {err}。提示：x 是 (B, I)，U 是 (H, I)，所以写 x @ U.T。")
+    ok, out = run_student(fn, (x, h, U, W, b), "fn(x, h, U, W, b)", "提示：x 是 (B, I)，U 是 (H, I)，所以写 x @ U.T。")
+    if not ok:
+        return False
     right = rnn_cell(x, h, U, W, b, None)
     if not isinstance(out, torch.Tensor) or out.shape != right.shape:
         return verdict(False, f"结果应该是形状 {tuple(right.shape)} 的张量，得到 {getattr(out, 'shape', type(out).__name__)}。")

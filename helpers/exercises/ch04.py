@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ._core import close, unanswered, verdict
+from ._core import close, run_student, unanswered, verdict
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -16,17 +16,14 @@ def check_delta_step(fn) -> bool:
     """``fn(delta_next, h_k, W) -> delta_k``: one step of the δ recursion (tanh RNN, rows = batch)."""
     if unanswered(fn):
         return False
-    if not callable(fn):
-        return verdict(False, f"请传入一个函数 fn(delta_next, h_k, W)，而不是 {type(fn).__name__}。")
     g = torch.Generator().manual_seed(4)
     B, H = 3, 5
     d = torch.randn(B, H, generator=g, dtype=torch.float64)
     h = torch.tanh(torch.randn(B, H, generator=g, dtype=torch.float64))
     W = torch.randn(H, H, generator=g, dtype=torch.float64)
-    try:
-        out = fn(d, h, W)
-    except Exception as err:
-        return verdict(False, f"运行出错：{type(err).__name__}: {err}。提示：delta_next 是 (B, H)，W 是 (H, H)。")
+    ok, out = run_student(fn, (d, h, W), "fn(delta_next, h_k, W)", "提示：delta_next 是 (B, H)，W 是 (H, H)。")
+    if not ok:
+        return False
     right = delta_step(d, h, W)
     if not isinstance(out, torch.Tensor) or out.shape != right.shape:
         return verdict(False, f"结果应该是形状 {tuple(right.shape)} 的张量，得到 {getattr(out, 'shape', type(out).__name__)}。")

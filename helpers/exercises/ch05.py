@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..lstm import lstm_cell
-from ._core import close, unanswered, verdict
+from ._core import close, run_student, unanswered, verdict
 
 
 def _data(seed: int = 5, B: int = 3, I: int = 4, H: int = 5):
@@ -39,14 +39,11 @@ def check_lstm_step(fn) -> bool:
     (blocks i, f, g, o stacked in the rows of W_ih / W_hh / biases; batch in rows)."""
     if unanswered(fn):
         return False
-    if not callable(fn):
-        return verdict(False, f"请传入一个函数 fn(x, h, c, W_ih, W_hh, b_ih, b_hh)，而不是 {type(fn).__name__}。")
     args = _data()
-    try:
-        out = fn(*args)
-    except Exception as err:
-        return verdict(False, f"运行出错：{type(err).__name__}: {err}。提示：x 是 (B, I)，W_ih 是 (4H, I)，"
-                              "用 W_ih.chunk(4) 切出 i, f, g, o 四块。")
+    ok, out = run_student(fn, args, "fn(x, h, c, W_ih, W_hh, b_ih, b_hh)",
+                          "提示：x 是 (B, I)，W_ih 是 (4H, I)，用 W_ih.chunk(4) 切出 i, f, g, o 四块。")
+    if not ok:
+        return False
     if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
         return verdict(False, "请返回两个张量 (h_t, C_t)。")
     x, h, c, W_ih, W_hh, b_ih, b_hh = args
@@ -96,13 +93,10 @@ def check_direct_path(fn) -> bool:
     ∂C_T/∂C_0 along the direct cell path (C_t = f_t ⊙ C_{t−1} + ...), one number per unit."""
     if unanswered(fn):
         return False
-    if not callable(fn):
-        return verdict(False, f"请传入一个函数 fn(f)，而不是 {type(fn).__name__}。")
     f = _forget_gates()
-    try:
-        out = fn(f.clone())
-    except Exception as err:
-        return verdict(False, f"运行出错：{type(err).__name__}: {err}。提示：f 是 (T, H)。")
+    ok, out = run_student(fn, (f.clone(),), "fn(f)", "提示：f 是 (T, H)。")
+    if not ok:
+        return False
     right = direct_path_factor(f)
     if not isinstance(out, torch.Tensor) or out.shape != right.shape:
         return verdict(False, f"结果应是形状 {tuple(right.shape)} 的张量（每个隐藏单元一个数），得到 "

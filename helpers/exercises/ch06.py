@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..gru import gru_cell
-from ._core import close, unanswered, verdict
+from ._core import close, run_student, unanswered, verdict
 
 
 def _data(seed: int = 7, B: int = 3, I: int = 4, H: int = 5):
@@ -46,14 +46,11 @@ def check_gru_step(fn) -> bool:
     (blocks r, z, n stacked in the rows of W_ih / W_hh / biases; batch in rows)."""
     if unanswered(fn):
         return False
-    if not callable(fn):
-        return verdict(False, f"请传入一个函数 fn(x, h, W_ih, W_hh, b_ih, b_hh)，而不是 {type(fn).__name__}。")
     args = _data()
-    try:
-        out = fn(*args)
-    except Exception as err:
-        return verdict(False, f"运行出错：{type(err).__name__}: {err}。提示：x 是 (B, I)，W_ih 是 (3H, I)，"
-                              "用 W_ih.chunk(3) 切出 r, z, n 三块。")
+    ok, out = run_student(fn, args, "fn(x, h, W_ih, W_hh, b_ih, b_hh)",
+                          "提示：x 是 (B, I)，W_ih 是 (3H, I)，用 W_ih.chunk(3) 切出 r, z, n 三块。")
+    if not ok:
+        return False
     right = gru_cell(*args)
     if not isinstance(out, torch.Tensor) or out.shape != right.shape:
         return verdict(False, f"请返回形状 {tuple(right.shape)} 的张量 h_t，得到 "

@@ -187,6 +187,14 @@ def test_explorer_in_jupyterlab(lab):
                 assert shot2 != shot1, "the plot looks the same after moving the T slider"
 
                 page.screenshot(path=str(ARTIFACTS / "04_page.png"), full_page=False)
+                # the chapter's figures (../media/*.svg) are served and decoded by the browser
+                figures = page.locator(".jp-RenderedMarkdown img[src*='media']")
+                assert figures.count() >= 1, "no ../media figure rendered in the notebook"
+                page.wait_for_function(
+                    """() => [...document.querySelectorAll(".jp-RenderedMarkdown img[src*='media']")]
+                             .every(i => i.complete && i.naturalWidth > 0)""", timeout=30_000)
+                figures.first.scroll_into_view_if_needed()
+                figures.first.screenshot(path=str(ARTIFACTS / "05_first_figure.png"))
                 errors = [e.text_content() for e in page.locator(ERROR_OUTPUTS).all()]
                 bad = [e for e in errors if "Traceback" in e or "Error" in e]
                 assert not bad, f"error output in the notebook: {bad[0][:1000]}"

@@ -132,23 +132,22 @@ def tasks_seq2vec():
 def tasks_equal_length():
     fig, ax = canvas(10, 4.5)
     y_in, y_h, y_out = 1.35, 2.35, 3.3
+
+    def tagger(x0, step, tokens, tags, w_in, w_h, w_out):
+        """One output per input: a token row, a hidden-state chain, a tag row."""
+        xs = [x0 + step * i for i in range(len(tokens))]
+        hs = chain(ax, xs, y_h, [f"$h_{i + 1}$" for i in range(len(tokens))], w=w_h)
+        for x, tok, t, hb in zip(xs, tokens, tags, hs):
+            arrow(ax, box(ax, x, y_in, tok, role="x", w=w_in, h=0.46), hb)
+            arrow(ax, hb, box(ax, x, y_out, t, role="o", w=w_out, h=0.42))
+
     # left: character-level BMES word segmentation
-    chars, tags = list("我爱北京天安门"), ["S", "S", "B", "E", "B", "M", "E"]
-    xs = [0.5 + 0.72 * i for i in range(7)]
-    hs = chain(ax, xs, y_h, [f"$h_{i + 1}$" for i in range(7)], w=0.46)
-    for x, c, t, hb in zip(xs, chars, tags, hs):
-        arrow(ax, box(ax, x, y_in, c, role="x", w=0.52, h=0.46), hb)
-        arrow(ax, hb, box(ax, x, y_out, t, role="o", w=0.52, h=0.42))
+    tagger(0.5, 0.72, list("我爱北京天安门"), ["S", "S", "B", "E", "B", "M", "E"], w_in=0.52, w_h=0.46, w_out=0.52)
     two_line_title(ax, 2.65, 3.95, "中文分词", "Chinese Word Segmentation")
     label(ax, 2.65, 0.75, "结果：我 / 爱 / 北京 / 天安门", size=12)
     label(ax, 2.65, 0.3, "B 词首  M 词中  E 词尾  S 单字成词", size=12, role="muted")
     # right: part-of-speech tagging of the segmented words
-    words, pos = ["我", "爱", "北京", "天安门"], ["r", "v", "ns", "ns"]
-    xs = [6.2 + 0.95 * i for i in range(4)]
-    hs = chain(ax, xs, y_h, [f"$h_{i + 1}$" for i in range(4)], w=0.62)
-    for x, wd, t, hb in zip(xs, words, pos, hs):
-        arrow(ax, box(ax, x, y_in, wd, role="x", w=0.74, h=0.46), hb)
-        arrow(ax, hb, box(ax, x, y_out, t, role="o", w=0.62, h=0.42))
+    tagger(6.2, 0.95, ["我", "爱", "北京", "天安门"], ["r", "v", "ns", "ns"], w_in=0.74, w_h=0.62, w_out=0.62)
     two_line_title(ax, 7.62, 3.95, "词性标注", "Part-of-Speech Tagging")
     label(ax, 7.62, 0.75, "r 代词   v 动词   ns 地名", size=12)
     label(ax, 7.62, 0.3, "（《人民日报》语料的标注集）", size=12, role="muted")

@@ -46,8 +46,11 @@ def as_int(answer) -> int | None:
 def run_student(fn, args: tuple, signature: str, hint: str) -> tuple[bool, object]:
     """Call the student's function on ``args``: (True, result), or (False, None) after printing why.
 
-    The student's code may fail in any way: report it with ``hint``, never raise.
+    Covers the placeholder None (not answered yet), a non-function, and code that fails in any
+    way (reported with ``hint``, never raised).
     """
+    if unanswered(fn):
+        return False, None
     if not callable(fn):
         verdict(False, f"请传入一个函数 {signature}，而不是 {type(fn).__name__}。")
         return False, None

@@ -14,8 +14,6 @@ def delta_step(delta_next: torch.Tensor, h_k: torch.Tensor, W: torch.Tensor) -> 
 
 def check_delta_step(fn) -> bool:
     """``fn(delta_next, h_k, W) -> delta_k``: one step of the δ recursion (tanh RNN, rows = batch)."""
-    if unanswered(fn):
-        return False
     g = torch.Generator().manual_seed(4)
     B, H = 3, 5
     d = torch.randn(B, H, generator=g, dtype=torch.float64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..lstm import lstm_cell
-from ._core import close, run_student, unanswered, verdict
+from ._core import close, run_student, verdict
 
 
 def _data(seed: int = 5, B: int = 3, I: int = 4, H: int = 5):
@@ -37,8 +37,6 @@ def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", bias=True, act_
 def check_lstm_step(fn) -> bool:
     """``fn(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_t, C_t)``: one LSTM step in PyTorch's layout
     (blocks i, f, g, o stacked in the rows of W_ih / W_hh / biases; batch in rows)."""
-    if unanswered(fn):
-        return False
     args = _data()
     ok, out = run_student(fn, args, "fn(x, h, c, W_ih, W_hh, b_ih, b_hh)",
                           "提示：x 是 (B, I)，W_ih 是 (4H, I)，用 W_ih.chunk(4) 切出 i, f, g, o 四块。")
@@ -91,8 +89,6 @@ def _forget_gates(seed: int = 6, T: int = 20, H: int = 4) -> torch.Tensor:
 def check_direct_path(fn) -> bool:
     """``fn(f) -> (H,)``: f (T, H) holds f_1..f_T of one sequence; return the diagonal of
     ∂C_T/∂C_0 along the direct cell path (C_t = f_t ⊙ C_{t−1} + ...), one number per unit."""
-    if unanswered(fn):
-        return False
     f = _forget_gates()
     ok, out = run_student(fn, (f.clone(),), "fn(f)", "提示：f 是 (T, H)。")
     if not ok:

@@ -44,8 +44,6 @@ def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", bias=True, act_n=tor
 def check_gru_step(fn) -> bool:
     """``fn(x, h, W_ih, W_hh, b_ih, b_hh) -> h_t``: one GRU step in PyTorch's layout
     (blocks r, z, n stacked in the rows of W_ih / W_hh / biases; batch in rows)."""
-    if unanswered(fn):
-        return False
     args = _data()
     ok, out = run_student(fn, args, "fn(x, h, W_ih, W_hh, b_ih, b_hh)",
                           "提示：x 是 (B, I)，W_ih 是 (3H, I)，用 W_ih.chunk(3) 切出 r, z, n 三块。")

@@ -22,6 +22,7 @@ from torch import nn
 
 from . import checks
 from .data import bmes_to_words
+from .train import fit, sequence_cross_entropy
 from .vocab import Vocab
 
 TAGS = "BMES"
@@ -89,7 +90,7 @@ class RNNTagger(nn.Module):
 def tagging_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the real (non-pad) characters; for helpers.train.fit."""
     scores = model(x)                                              # (B, T, 4)
-    return nn.functional.cross_entropy(scores.reshape(-1, len(TAGS)), y.reshape(-1), ignore_index=PAD_TAG)
+    return sequence_cross_entropy(scores, y, ignore_index=PAD_TAG)
 
 
 def viterbi(log_probs: np.ndarray) -> str:
@@ -172,15 +173,6 @@ def jieba_segment(texts: Sequence[str]) -> list[list[str]]:
 
 
 def train_tagger(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 3, batch_size: int = 128,
-                 lr: float = 1e-2, seed: int = 0, desc: str = "训练", threads: int | None = 1):
-    """helpers.train.fit with the tagging loss. ``threads=1`` by default: for a model this small one
-    CPU thread is as fast as two and does not slow to a crawl when the machine is busy."""
-    from .train import fit
-
-    old = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(checks.positive_int(threads, "threads"))
-    try:
-        return fit(model, tagging_loss, (x, y), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, desc=desc)
-    finally:
-        torch.set_num_threads(old)
+                 lr: float = 1e-2, seed: int = 0, desc: str = "训练"):
+    """helpers.train.fit with the tagging loss (the thread count is ``helpers.env.setup``'s job)."""
+    return fit(model, tagging_loss, (x, y), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, desc=desc)

@@ -26,6 +26,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from . import checks
+from .train import sequence_cross_entropy
 from .vocab import Vocab
 
 DIGITS = "零一二三四五六七八九"
@@ -173,7 +174,7 @@ def seq2seq_loss(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, tgt_i
                  tgt_out: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of the next character, padding ignored: −mean_j log p(y_j | y_<j, x)."""
     logits = model(src, src_len, tgt_in)                # (B, T, V)
-    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=0)
+    return sequence_cross_entropy(logits, tgt_out, ignore_index=0)
 
 
 def translate(model: Seq2Seq, numerals: Sequence[str], src_vocab: Vocab, tgt_vocab: Vocab,

@@ -28,7 +28,7 @@ from torch import nn
 from . import checks
 from .data import load_pos_tagged
 from .env import set_seed
-from .train import History, fit
+from .train import History, fit, sequence_cross_entropy
 from .vocab import Vocab
 
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -132,7 +132,7 @@ class Tagger(nn.Module):
 def tagging_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the real (non-padding) words."""
     scores = model(x)                                                          # (B, T, n_tags)
-    return nn.functional.cross_entropy(scores.flatten(0, 1), y.flatten(), ignore_index=IGNORE)
+    return sequence_cross_entropy(scores, y, ignore_index=IGNORE)
 
 
 @torch.no_grad()

@@ -26,6 +26,14 @@ def batches(n: int, batch_size: int, shuffle: bool = True, seed: int = 0) -> lis
     return list(order.split(batch_size))
 
 
+def sequence_cross_entropy(scores: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
+    """Mean cross-entropy over every position of every sequence, skipping padding.
+
+    scores (B, T, C), targets (B, T) class ids; positions whose target is ``ignore_index`` don't count.
+    """
+    return torch.nn.functional.cross_entropy(scores.flatten(0, 1), targets.flatten(), ignore_index=ignore_index)
+
+
 @dataclass
 class History:
     loss: list = field(default_factory=list)          # mean training loss per epoch

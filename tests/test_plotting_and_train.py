@@ -56,3 +56,11 @@ def test_setup_uses_one_thread_unless_overridden(monkeypatch):
         env.set_threads()
     monkeypatch.delenv("SEQCOURSE_THREADS")
     assert env.set_threads() == 1 and torch.get_num_threads() == 1
+
+
+def test_sequence_cross_entropy_skips_padding():
+    scores = torch.randn(2, 3, 5)
+    targets = torch.tensor([[1, 4, -100], [0, -100, -100]])
+    kept = scores[targets != -100]
+    expected = torch.nn.functional.cross_entropy(kept, targets[targets != -100])
+    assert torch.allclose(train.sequence_cross_entropy(scores, targets), expected)

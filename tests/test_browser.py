@@ -119,6 +119,7 @@ def _wait_for_new_image(page, img, old_src: str, timeout_s: float = 20) -> str:
 
 
 def test_explorer_in_jupyterlab(lab):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     base, token = lab
@@ -139,8 +140,20 @@ def test_explorer_in_jupyterlab(lab):
                 page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-CodeCell').length === n",
                                        arg=n_code, timeout=30_000)   # every cell rendered (no windowing)
 
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+                # Run All. Seen once on a fresh machine: the first Run All right after the kernel
+                # started executed nothing (every prompt stayed "[ ]"), so retry until a cell starts.
+                for attempt in range(4):
+                    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+                    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+                    try:
+                        page.wait_for_function(
+                            """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                                     .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))""", timeout=20_000)
+                        break
+                    except PlaywrightTimeout:
+                        page.screenshot(path=str(ARTIFACTS / f"00_run_all_attempt_{attempt + 1}_did_not_start.png"))
+                else:
+                    pytest.fail("Run All Cells did not start any cell in 4 attempts")
 
                 img = page.locator("img.widget-image").first
                 try:

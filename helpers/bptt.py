@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from . import checks
+from .env import generator
 
 # name -> (f, f' as a function of (a, f(a)), γ = sup |f'|)
 ACTIVATIONS = {
@@ -66,7 +67,7 @@ class RNNParams:
         """Parameters drawn like PyTorch's defaults, U(−1/√H, 1/√H), from a fixed seed."""
         for v, n in ((input_size, "input_size"), (hidden_size, "hidden_size"), (output_size, "output_size")):
             checks.positive_int(v, n)
-        g = torch.Generator().manual_seed(seed)
+        g = generator(seed)
         k = hidden_size ** -0.5
         draw = lambda *s: (torch.rand(*s, generator=g, dtype=dtype) * 2 - 1) * k
         return cls(draw(hidden_size, input_size), draw(hidden_size, hidden_size), draw(hidden_size),
@@ -236,7 +237,7 @@ def make_recurrent_matrix(n: int, scale: float, mode: str = "sigma", seed: int =
     checks.choice(mode, "mode", SCALE_MODES)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale >= 0 or scale == float("inf"):
         raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     W = torch.randn(n, n, generator=g, dtype=torch.float64) / n ** 0.5
     size = sigma_max(W) if mode == "sigma" else spectral_radius(W)
     return (W * (scale / size)).to(dtype)
@@ -300,7 +301,7 @@ def rnn_gradient_profile(W: torch.Tensor, T: int, activation: str = "tanh", inpu
     _check_profile_args(T, activation, input_scale, W.shape[0])
     f, df, gamma = ACTIVATIONS[activation]
     H = W.shape[0]
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     z = torch.randn(T, H, generator=g, dtype=torch.float64).to(dtype) * input_scale
     v = torch.randn(H, generator=g, dtype=torch.float64)
     v = (v / v.norm()).to(dtype)
@@ -345,7 +346,7 @@ def gated_setup(kind: str, T: int, hidden_size: int, scale: float | None, mode: 
     checks.choice(kind, "kind", ("lstm", "gru"))
     _check_profile_args(T, "tanh", input_scale, hidden_size)
     H, G = hidden_size, (4 if kind == "lstm" else 3)
-    gen = torch.Generator().manual_seed(seed)
+    gen = generator(seed)
     k = H ** -0.5
     draw = lambda *s: ((torch.rand(*s, generator=gen, dtype=torch.float64) * 2 - 1) * k)
     w_ih, w_hh, b_ih, b_hh = draw(G * H, H), draw(G * H, H), draw(G * H), draw(G * H)

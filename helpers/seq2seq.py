@@ -18,7 +18,6 @@ number (110 -> 一百一十); inner zeros are read as one 零 (1001 -> 一千零
 """
 from __future__ import annotations
 
-import random
 from typing import Sequence
 
 import torch
@@ -28,6 +27,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from . import checks
 from .train import sequence_cross_entropy
 from .vocab import Vocab
+from .env import rng
 
 DIGITS = "零一二三四五六七八九"
 UNITS = ("", "十", "百", "千")
@@ -81,7 +81,7 @@ def numeral_pairs(n: int, low: int = 0, high: int = 99_999, seed: int = 0) -> li
         raise ValueError(f"need 0 <= low <= high <= {MAX_NUMBER}, got low={low}, high={high}")
     if n > high - low + 1:
         raise ValueError(f"cannot draw {n} distinct numbers from [{low}, {high}] ({high - low + 1} numbers)")
-    numbers = random.Random(seed).sample(range(low, high + 1), n)
+    numbers = rng(seed).sample(range(low, high + 1), n)
     return [(str(k), number_to_chinese(k)) for k in numbers]
 
 

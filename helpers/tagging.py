@@ -18,7 +18,6 @@ a word never seen in training (<unk>) gets the most frequent tag overall.
 """
 from __future__ import annotations
 
-import random
 from collections import Counter
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ from torch import nn
 
 from . import checks
 from .data import load_pos_tagged
-from .env import set_seed
+from .env import rng, set_seed
 from .train import History, fit, sequence_cross_entropy
 from .vocab import Vocab
 
@@ -74,7 +73,7 @@ def prepare_pos(n_train: int = 3000, n_test: int = 1000, window: int = 40, min_f
     paragraphs = list(dict.fromkeys(tuple(p) for p in load_pos_tagged()))    # distinct, in order
     if n_train + n_test > len(paragraphs):
         raise ValueError(f"n_train + n_test must be at most {len(paragraphs)} paragraphs, got {n_train + n_test}")
-    sample = [list(p) for p in random.Random(seed).sample(paragraphs, n_train + n_test)]
+    sample = [list(p) for p in rng(seed).sample(paragraphs, n_train + n_test)]
     train, test = sample[:n_train], sample[n_train:]
     vocab = Vocab([[w for w, _ in p] for p in train], min_freq=min_freq)
     counts = Counter(t for p in sample for _, t in p)

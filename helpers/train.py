@@ -8,6 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checks
+from .env import generator
 
 # No elapsed time or rate in the bar: two runs of a notebook print the same text.
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}"
@@ -22,7 +23,7 @@ def batches(n: int, batch_size: int, shuffle: bool = True, seed: int = 0) -> lis
     """Index tensors that cover range(n) in mini-batches (shuffled with ``seed`` if asked)."""
     checks.positive_int(n, "n")
     checks.positive_int(batch_size, "batch_size")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(n)
+    order = torch.randperm(n, generator=generator(seed)) if shuffle else torch.arange(n)
     return list(order.split(batch_size))
 
 

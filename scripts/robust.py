@@ -1,0 +1,131 @@
+"""Run every notebook under several seed offsets (and once with two threads) and report every claim.
+
+    python scripts/robust.py [--offsets 1 2 3 4 5] [--jobs 2] [notebooks/05_lstm.ipynb ...]
+
+Each run executes the notebook top to bottom in a fresh kernel with ``SEQCOURSE_SEED=k`` (every
+seed the course uses moves; see helpers/env.py), going on past failing cells so that every failing
+assert is listed. One more run keeps the seeds and sets ``SEQCOURSE_THREADS=2`` (another
+summation order, as on another machine). The report lists, per notebook and run, the cells that
+raised; then, for every number a notebook checks with ``helpers.claims.claim``, its threshold and
+its minimum, median and maximum over all runs. Exit status 1 if any cell failed in any run.
+A Markdown copy of the table goes to artifacts/robust.md (for the README).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+
+
+def run_one(path: Path, offset: int, threads: int) -> dict:
+    """Execute one notebook in a child process (its own environment); return what failed and what was claimed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        claims, result = Path(tmp) / "claims.jsonl", Path(tmp) / "result.json"
+        env = dict(os.environ, SEQCOURSE_SEED=str(offset), SEQCOURSE_THREADS=str(threads),
+                   SEQCOURSE_CLAIMS=str(claims), SEQCOURSE_NOTEBOOK=path.stem, PYTHONHASHSEED="0")
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, __file__, "--worker", str(path), str(result)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        seconds = time.perf_counter() - start
+        errors = json.loads(result.read_text()) if result.exists() else [
+            {"cell": -1, "error": f"worker failed (exit {proc.returncode}): {proc.stdout[-500:]}"}]
+        records = [json.loads(line) for line in claims.read_text(encoding="utf-8").splitlines()] \
+            if claims.exists() else []
+    return {"notebook": path.stem, "offset": offset, "threads": threads, "errors": errors,
+            "claims": records, "seconds": seconds}
+
+
+def worker(path: Path, result: Path) -> None:
+    """Run inside the child: execute the notebook with allow_errors and write the failing cells."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    errors = []
+    try:
+        client.execute(stderr=subprocess.DEVNULL)
+    except Exception as exc:  # a kernel death or time-out: report it as a failure of the whole run
+        errors.append({"cell": -1, "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code_cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                errors.append({"cell": i, "error": f"{out['ename']}: {out['evalue']}"[:400],
+                               "source": cell.source.strip().splitlines()[0][:80] if cell.source.strip() else ""})
+    result.write_text(json.dumps(errors, ensure_ascii=False))
+
+
+def label(run: dict) -> str:
+    return f"seed+{run['offset']}" + (f", {run['threads']} threads" if run["threads"] != 1 else "")
+
+
+def report(runs: list[dict]) -> tuple[str, int]:
+    lines, failures = [], 0
+    lines.append("## Failing cells per notebook and run")
+    for run in runs:
+        failures += bool(run["errors"])
+        status = "ok" if not run["errors"] else f"{len(run['errors'])} failing cell(s)"
+        lines.append(f"- {run['notebook']} [{label(run)}] {run['seconds']:.0f} s: {status}")
+        for err in run["errors"]:
+            lines.append(f"    - code cell {err['cell']}: {err['error']}  ({err.get('source', '')})")
+    table: dict[tuple[str, str], list] = {}
+    for run in runs:
+        for rec in run["claims"]:
+            table.setdefault((rec["notebook"], rec["name"]), []).append(rec)
+    lines.append("")
+    lines.append("## Every asserted number over all runs")
+    lines.append("")
+    lines.append("| notebook | claim | threshold | runs | min | median | max | failed |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for (nb, name), recs in sorted(table.items()):
+        values = [r["value"] for r in recs]
+        bad = sum(not r["ok"] for r in recs)
+        lines.append(f"| {nb} | {name} | {recs[0]['op']} {recs[0]['threshold']:.4g} | {len(values)} | "
+                     f"{min(values):.4g} | {statistics.median(values):.4g} | {max(values):.4g} | {bad} |")
+    return "\n".join(lines), failures
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--worker"]:
+        worker(Path(argv[1]), Path(argv[2]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*")
+    parser.add_argument("--offsets", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--jobs", type=int, default=2, help="notebooks run at once (each kernel uses its own threads)")
+    parser.add_argument("--no-threads-run", action="store_true", help="skip the run with SEQCOURSE_THREADS=2")
+    args = parser.parse_args(argv)
+    paths = [Path(p).resolve() for p in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    configs = [(p, k, 1) for p in paths for k in args.offsets]
+    if not args.no_threads_run:
+        configs += [(p, 0, 2) for p in paths]
+    print(f"robust: {len(configs)} runs of {len(paths)} notebooks, {args.jobs} at a time", flush=True)
+    runs = []
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for run in pool.map(lambda c: run_one(*c), configs):
+            print(f"  {run['notebook']} [{label(run)}] {run['seconds']:.0f} s: "
+                  f"{'ok' if not run['errors'] else 'FAILED'}", flush=True)
+            runs.append(run)
+    text, failures = report(runs)
+    print(text)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "robust.md").write_text(text + "\n", encoding="utf-8")
+    (ARTIFACTS / "robust.json").write_text(json.dumps(runs, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"robust: {len(runs) - failures} runs ok, {failures} runs with failing cells")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,34 +1,114 @@
-"""Every checker reports (never raises) on an unanswered, non-callable, failing or non-integer answer."""
+"""The shared answer reading of helpers/exercises/_core.py, table-driven: what students write."""
+import numpy as np
 import pytest
+import torch
 
-from helpers.exercises import ch01, ch02, ch03, ch04, ch05, ch06
-from helpers.exercises._core import as_int, run_student
-
-FUNCTION_CHECKERS = [ch03.check_rnn_step, ch04.check_delta_step, ch05.check_lstm_step,
-                     ch05.check_direct_path, ch06.check_gru_step]
+from helpers.exercises import _core
+from helpers.exercises._core import (Verdict, checker, close, read_bool, read_bools, read_int, read_number,
+                                     read_tensor, read_text, run_student, verdict)
 
 
-def test_as_int_and_run_student(capsys):
-    assert as_int("12") == 12 and as_int("twelve") is None
-    assert "答案应是一个整数，得到的是 'twelve'" in capsys.readouterr().out
-    assert run_student(lambda a, b: a + b, (1, 2), "fn(a, b)", "") == (True, 3)
-    assert run_student(42, (), "fn()", "") == (False, None)
-    assert "请传入一个函数 fn()，而不是 int" in capsys.readouterr().out
+def test_verdict_is_bool_like_and_shows_nothing(capsys):
+    v = verdict(False, "x")
+    assert not v and v == False and isinstance(v, Verdict)  # noqa: E712
+    assert verdict(True) and verdict(True) == True  # noqa: E712
+    assert v._ipython_display_() is None
+    out = capsys.readouterr().out
+    assert "【不对】 x" in out and "【正确】" in out
+    for mark in "✅❌⏳":
+        assert mark not in out
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (12, 12), (12.0, 12), (np.int64(12), 12), (np.float32(12.0), 12), (torch.tensor(12), 12),
+    (np.array(12.0), 12), (" 12 ", 12), (1278.999999999, 1279), (10**30, 10**30),
+])
+def test_read_int_accepts(answer, expected):
+    assert read_int(answer) == expected
+
+
+@pytest.mark.parametrize("answer, message", [
+    (1279.5, "不是整数"), ("twelve", "应是一个数"), (None, "应是一个数"), (True, "应是一个数"),
+    (float("inf"), "有限"), (float("nan"), "有限"), ([12], "应是一个数"), (torch.ones(2), "应是一个数"),
+    (-float("inf"), "有限"),
+])
+def test_read_int_rejects_with_a_reason(answer, message, capsys):
+    assert read_int(answer) is None
+    assert message in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (0.5, 0.5), (np.float64(0.25), 0.25), (torch.tensor(0.5, dtype=torch.float32), 0.5), ("3e-2", 0.03)])
+def test_read_number(answer, expected):
+    assert read_number(answer) == pytest.approx(expected)
+
+
+def test_read_bool_and_bools(capsys):
+    assert read_bool(np.bool_(True)) is True and read_bool(torch.tensor(False)) is False and read_bool(1) is True
+    assert read_bool("yes") is None and "True 或 False" in capsys.readouterr().out
+    assert read_bools([True, np.bool_(False), 1], 3) == [True, False, True]
+    assert read_bools(np.array([True, False]), 2) == [True, False]
+    assert read_bools([True], 3) is None and "应有 3 项" in capsys.readouterr().out
+    assert read_bools([True, "x"], 2) is None and "第 2 项" in capsys.readouterr().out
+    assert read_bools(True, 2) is None
+
+
+def test_read_text():
+    assert read_text("BMES\n") == "BMES" and read_text(np.str_(" a ")) == "a" and read_text(3) is None
+
+
+@pytest.mark.parametrize("answer", [
+    torch.ones(4, 5), torch.ones(4, 5, dtype=torch.float64), np.ones((4, 5)), np.ones((4, 5), np.float32),
+    [[1.0] * 5] * 4, torch.ones(4, 5, requires_grad=True) * 1, torch.ones(4, 5, dtype=torch.int64)])
+def test_read_tensor_accepts_what_students_write(answer):
+    out = read_tensor(answer, (4, 5))
+    assert out.dtype == torch.float64 and out.shape == (4, 5)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (np.ones((5, 4)), "得到形状 (5, 4)"), ("abc", "得到 str"), (torch.ones(4, 5, dtype=torch.bool), "bool"),
+    (torch.full((4, 5), float("inf")), "inf"), (torch.full((4, 5), float("nan")), "NaN"), ({"a": 1}, "dict")])
+def test_read_tensor_rejects_with_what_was_given(answer, message, capsys):
+    assert read_tensor(answer, (4, 5)) is None
+    out = capsys.readouterr().out
+    assert message in out and ("(4, 5)" in out or message in ("inf", "NaN"))
+
+
+def test_close_is_relative_and_dtype_aware():
+    right = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 100
+    assert close(right.float().double(), right, dtype=torch.float32)
+    assert not close(right.float().double(), right, dtype=torch.float64)
+    assert not close(right + 1, right, dtype=torch.float32)
+    assert not close(torch.zeros(3), torch.zeros(4)) and not close(torch.tensor([float("nan")]), torch.zeros(1))
+    assert close(torch.zeros(2), torch.zeros(2)) and close(1.0, 1.0 + 1e-12)
+    assert not close("x", 1.0)
+
+
+def test_run_student_copies_arguments_and_reports(capsys):
+    x = torch.ones(3)
+
+    def in_place(t):
+        t *= 2
+        return t
+    ok, out = run_student(in_place, (x,), "fn(x)")
+    assert ok and torch.equal(out, 2 * torch.ones(3)) and torch.equal(x, torch.ones(3))
+    assert run_student(lambda a: None, (1,), "fn(a)") == (False, None)
+    assert "没有返回值" in capsys.readouterr().out
+    assert run_student(lambda a, b: a, (1,), "fn(a)") == (False, None)
+    assert "参数不对" in capsys.readouterr().out
+    assert run_student(42, (), "fn()") == (False, None)
+    assert "请传入一个函数 fn()" in capsys.readouterr().out
     assert run_student(lambda: 1 / 0, (), "fn()", "提示。") == (False, None)
     assert "运行出错：ZeroDivisionError" in capsys.readouterr().out
+    assert run_student(None, (), "fn()") == (False, None)
+    assert "未作答" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check", FUNCTION_CHECKERS, ids=lambda f: f.__name__)
-def test_function_checkers_report_bad_answers(check, capsys):
-    assert check(None) is False and "还没有作答" in capsys.readouterr().out
-    assert check("not a function") is False and "请传入一个函数" in capsys.readouterr().out
+def test_checker_decorator_turns_surprises_into_verdicts(capsys):
+    @checker
+    def check(answer):
+        return 1 / answer > 0
 
-    def broken(*args):
-        raise RuntimeError("boom")
-    assert check(broken) is False and "运行出错：RuntimeError: boom" in capsys.readouterr().out
-
-
-def test_integer_checkers_report_non_integers(capsys):
-    assert ch01.check_window_count("many", T=100, input_len=24, horizon=12) is False
-    assert ch02.check_embedding_parameters([1], num_embeddings=10, embedding_dim=3) is False
-    assert capsys.readouterr().out.count("答案应是一个整数") == 2
+    assert not check(0) and "无法检查这个答案" in capsys.readouterr().out
+    assert check(2) and isinstance(check(2), Verdict)
+    assert _core.NOT_ANSWERED

@@ -1,61 +1,303 @@
-"""What every exercise checker shares: a verdict printed for the student, and a bool returned.
+"""What every exercise checker shares: reading a student's answer, comparing numbers, and the verdict.
 
-A checker never raises on a wrong answer (the notebook must run top to bottom in class and
-in CI); it prints ✅ or ❌ with a specific hint and returns True/False. The notebook's
-reference-solution cell then does ``assert check_...(solution)``.
+A checker never raises, whatever the student hands it (the notebook must run top to bottom in
+class and in CI): it prints one verdict line and returns a :class:`Verdict`, which is truthy
+or falsy (``assert check_x(solution)`` works) and displays nothing in a notebook (so an
+unanswered exercise shows the checker's message and no stray ``False``).
+
+One way of reading answers serves every chapter:
+
+- ``read_number`` / ``read_int`` / ``read_bool`` / ``read_bools`` / ``read_text`` / ``read_tensor``
+  accept what students reasonably write (Python numbers, numpy scalars, 0-d arrays and tensors,
+  lists and tuples, numpy arrays or tensors of any float dtype, strings with surrounding
+  whitespace). When an answer cannot be read they print what was expected and what was given
+  (type, dtype, shape, value) and return None.
+- ``close(a, b, dtype=...)`` compares with a *relative* tolerance suited to the student's dtype
+  (float16, float32, float64), scaled by the size of the expected values.
+- ``run_student`` calls a student's function on copies of the arguments (an in-place update
+  cannot change what the checker computes its own answer from) and reports a missing return,
+  a wrong signature or any error without raising.
+- ``@checker`` wraps a checker so that even a bug the checker did not foresee becomes a verdict.
+
+Verdict lines start with plain CJK brackets (【正确】, 【不对】, 【未作答】): every font the course
+relies on draws them (emoji such as ✅ show as empty boxes on many lab machines).
 """
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
+import math
+import numbers
+
+import numpy as np
 import torch
 
 NOT_ANSWERED = "还没有作答：把 None 换成你的答案再运行。(Not answered yet: replace None with your answer.)"
+OK_MARK, WRONG_MARK, TODO_MARK = "【正确】", "【不对】", "【未作答】"
+
+# Relative tolerance by the dtype the student computed in (scaled by the largest expected value).
+RTOL = {torch.float16: 2e-2, torch.bfloat16: 2e-2, torch.float32: 2e-5, torch.float64: 1e-9}
 
 
-def verdict(ok: bool, message: str = "") -> bool:
-    """Print the verdict and return ``ok``."""
+class Verdict:
+    """A checker's result: truthy when the answer is right; shows nothing when echoed in a notebook."""
+
+    __slots__ = ("ok", "message")
+
+    def __init__(self, ok: bool, message: str = ""):
+        self.ok, self.message = bool(ok), message
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __eq__(self, other):
+        if isinstance(other, (bool, Verdict)):
+            return self.ok == bool(other)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.ok)
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.ok})"
+
+    def _ipython_display_(self) -> None:
+        """The verdict line was already printed; the return value itself shows nothing."""
+
+
+def verdict(ok: bool, message: str = "") -> Verdict:
+    """Print the verdict line and return it as a :class:`Verdict`."""
     if ok:
-        print("✅ 正确！" + (f" {message}" if message else ""))
+        print(OK_MARK + (f" {message}" if message else ""))
     else:
-        print("❌ " + message)
-    return ok
+        print(WRONG_MARK + (f" {message}" if message else ""))
+    return Verdict(ok, message)
 
 
 def unanswered(answer) -> bool:
     """True (after printing a reminder) if the student left the placeholder None."""
     if answer is None:
-        print("⏳ " + NOT_ANSWERED)
+        print(TODO_MARK + " " + NOT_ANSWERED)
         return True
     return False
 
 
-def close(a, b, tol: float = 1e-6) -> bool:
-    """Same shape and all entries within ``tol`` (tensors, arrays or numbers)."""
-    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
-    return a.shape == b.shape and bool(torch.allclose(a, b, atol=tol, rtol=0))
+def describe(value, limit: int = 60) -> str:
+    """What the student gave, in a few words: type, dtype and shape for arrays, else the value."""
+    try:
+        if isinstance(value, torch.Tensor):
+            return f"torch.Tensor，dtype {value.dtype}，形状 {tuple(value.shape)}"
+        if isinstance(value, np.ndarray):
+            return f"numpy 数组，dtype {value.dtype}，形状 {value.shape}"
+        text = repr(value)
+        if len(text) > limit:
+            text = text[: limit - 3] + "..."
+        return f"{type(value).__name__} {text}"
+    except Exception:  # a student's object whose repr raises
+        return type(value).__name__
+
+
+def checker(fn):
+    """Make a checker total: any exception inside it becomes a 【不对】 verdict naming the answer."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as err:  # a case the checker did not foresee: report, never raise
+            given = describe(args[0]) if args else "（无）"
+            return verdict(False, f"无法检查这个答案（得到 {given}）：{type(err).__name__}: {err}")
+        return result if isinstance(result, Verdict) else Verdict(bool(result))
+
+    return wrapped
+
+
+# ----------------------------------------------------------------------------- numbers
+def _scalar(answer):
+    """A Python number from a number, numpy scalar, or one-element 0-d array/tensor; else None."""
+    if isinstance(answer, (bool, np.bool_)):
+        return None
+    if isinstance(answer, torch.Tensor):
+        if answer.dim() != 0 or answer.dtype == torch.bool or answer.is_complex():
+            return None
+        return answer.item()
+    if isinstance(answer, np.ndarray):
+        if answer.ndim != 0 or answer.dtype.kind not in "iuf":
+            return None
+        return answer.item()
+    if isinstance(answer, numbers.Real):
+        return answer
+    if isinstance(answer, str):
+        try:
+            return float(answer.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def read_number(answer, what: str = "答案") -> float | None:
+    """The answer as a finite float, or None after printing what was expected and what was given."""
+    value = _scalar(answer)
+    if value is None:
+        verdict(False, f"{what}应是一个数，得到 {describe(answer)}。")
+        return None
+    try:
+        value = float(value)
+    except OverflowError:  # an int too large for a float
+        verdict(False, f"{what}太大了：{describe(answer)}。")
+        return None
+    if not math.isfinite(value):
+        verdict(False, f"{what}应是一个有限的数，得到 {value}。")
+        return None
+    return value
+
+
+def read_int(answer, what: str = "答案") -> int | None:
+    """The answer as an int: whole numbers given as floats are accepted within rounding
+    (1279.0, 1278.999999999); a number that is not whole (1279.5) is rejected with a hint."""
+    value = _scalar(answer)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    number = read_number(answer, what)
+    if number is None:
+        return None
+    nearest = round(number)
+    if abs(number - nearest) <= 1e-6 * max(1.0, abs(number)):
+        return int(nearest)
+    verdict(False, f"{what}应是一个整数，得到 {number!r}，它不是整数。")
+    return None
 
 
 def as_int(answer) -> int | None:
-    """The answer as an int, or None after printing that an integer was expected."""
-    try:
-        return int(answer)
-    except (TypeError, ValueError):
-        verdict(False, f"答案应是一个整数，得到的是 {answer!r}。")
+    """Kept for old checkers: the same as :func:`read_int`."""
+    return read_int(answer)
+
+
+def read_bool(answer, what: str = "答案") -> bool | None:
+    """True/False from bool, numpy bool, a 0-d bool tensor/array, or 0/1; else None after a message."""
+    if isinstance(answer, (bool, np.bool_)):
+        return bool(answer)
+    if isinstance(answer, (torch.Tensor, np.ndarray)) and answer.ndim == 0 and str(answer.dtype) in ("torch.bool", "bool"):
+        return bool(answer.item())
+    value = _scalar(answer) if not isinstance(answer, str) else None
+    if value is not None and value in (0, 1):
+        return bool(value)
+    verdict(False, f"{what}应是 True 或 False，得到 {describe(answer)}。")
+    return None
+
+
+def read_bools(answer, n: int, what: str = "答案") -> list[bool] | None:
+    """A list of ``n`` booleans (list, tuple, numpy or torch bool array); else None after a message."""
+    if isinstance(answer, (torch.Tensor, np.ndarray)):
+        answer = answer.tolist() if answer.ndim == 1 else answer
+    if not isinstance(answer, (list, tuple)):
+        verdict(False, f"{what}应是含 {n} 个 True/False 的列表，得到 {describe(answer)}。")
         return None
+    if len(answer) != n:
+        verdict(False, f"{what}应有 {n} 项（每种情形一项），得到 {len(answer)} 项。")
+        return None
+    out = []
+    for i, item in enumerate(answer, 1):
+        if isinstance(item, (bool, np.bool_)) or (_scalar(item) in (0, 1) and not isinstance(item, str)):
+            out.append(bool(item))
+        else:
+            verdict(False, f"{what}的第 {i} 项应是 True 或 False，得到 {describe(item)}。")
+            return None
+    return out
 
 
-def run_student(fn, args: tuple, signature: str, hint: str) -> tuple[bool, object]:
-    """Call the student's function on ``args``: (True, result), or (False, None) after printing why.
+def read_text(answer, what: str = "答案") -> str | None:
+    """The answer as a string with surrounding whitespace (a trailing newline, say) removed."""
+    if isinstance(answer, (str, np.str_)):
+        return str(answer).strip()
+    verdict(False, f"{what}应是一个字符串，得到 {describe(answer)}。")
+    return None
 
-    Covers the placeholder None (not answered yet), a non-function, and code that fails in any
-    way (reported with ``hint``, never raised).
+
+# ----------------------------------------------------------------------------- tensors
+def answer_dtype(answer) -> torch.dtype:
+    """The float precision the student computed in (float64 for Python numbers and lists)."""
+    if isinstance(answer, torch.Tensor) and answer.is_floating_point():
+        return answer.dtype
+    if isinstance(answer, np.ndarray) and answer.dtype.kind == "f":
+        return {2: torch.float16, 4: torch.float32}.get(answer.dtype.itemsize, torch.float64)
+    if isinstance(answer, np.floating):
+        return {2: torch.float16, 4: torch.float32}.get(answer.dtype.itemsize, torch.float64)
+    return torch.float64
+
+
+def read_tensor(answer, shape: tuple | None = None, what: str = "结果") -> torch.Tensor | None:
+    """The answer as a float64 tensor (from torch of any real dtype, numpy, lists, tuples, numbers),
+    with ``shape`` checked when given; None after a message saying what was expected and given."""
+    want = f"形状 {tuple(shape)} 的张量（torch 或 numpy 均可）" if shape is not None else "一个张量或数组"
+    try:
+        if isinstance(answer, torch.Tensor):
+            if answer.is_complex() or answer.dtype == torch.bool:
+                raise TypeError
+            out = answer.detach().to("cpu", torch.float64)
+        elif isinstance(answer, (np.ndarray, np.generic, list, tuple, numbers.Real)) and not isinstance(answer, (bool, str)):
+            array = np.asarray(answer)
+            if array.dtype.kind not in "iuf":
+                raise TypeError
+            out = torch.as_tensor(array.astype(np.float64))
+        else:
+            raise TypeError
+    except Exception:
+        verdict(False, f"{what}应是{want}，得到 {describe(answer)}。")
+        return None
+    if shape is not None and tuple(out.shape) != tuple(shape):
+        verdict(False, f"{what}应是{want}，得到形状 {tuple(out.shape)}（{describe(answer)}）。")
+        return None
+    if not torch.isfinite(out).all():
+        bad = "NaN" if torch.isnan(out).any() else "inf"
+        verdict(False, f"{what}里有 {bad}：数值溢出或除以了零？")
+        return None
+    return out
+
+
+def close(a, b, tol: float | None = None, *, dtype: torch.dtype = torch.float64) -> bool:
+    """True when ``a`` and ``b`` have the same shape and agree within a tolerance; never raises.
+
+    Without ``tol`` the tolerance is relative, suited to ``dtype`` (the student's precision,
+    see :func:`answer_dtype`) and scaled by the largest expected value |b|, so a float32 answer
+    is judged by float32 rounding. With ``tol`` the tolerance is that absolute number.
     """
+    try:
+        a = torch.as_tensor(a).detach().to("cpu", torch.float64)
+        b = torch.as_tensor(b).detach().to("cpu", torch.float64)
+        if a.shape != b.shape or not torch.isfinite(a).all() or not torch.isfinite(b).all():
+            return False
+        if tol is None:
+            scale = float(b.abs().max()) if b.numel() else 1.0
+            tol = RTOL.get(dtype, 1e-9) * max(scale, 1e-3) * 10
+        return bool((a - b).abs().max() <= tol) if a.numel() else True
+    except Exception:
+        return False
+
+
+# ----------------------------------------------------------------------------- functions
+def run_student(fn, args: tuple, signature: str, hint: str = "") -> tuple[bool, object]:
+    """Call the student's function on copies of ``args``: (True, result), or (False, None) after
+    printing why (not answered, not a function, wrong signature, an error, or no return value)."""
     if unanswered(fn):
         return False, None
     if not callable(fn):
-        verdict(False, f"请传入一个函数 {signature}，而不是 {type(fn).__name__}。")
+        verdict(False, f"请传入一个函数 {signature}，而不是 {describe(fn)}。")
         return False, None
     try:
-        return True, fn(*args)
+        inspect.signature(fn).bind(*args)
+    except TypeError:
+        verdict(False, f"函数的参数不对：应能这样调用 {signature}（{len(args)} 个参数）。")
+        return False, None
+    except ValueError:  # a builtin without a signature: just try it
+        pass
+    try:
+        result = fn(*copy.deepcopy(args))
     except Exception as err:
         verdict(False, f"运行出错：{type(err).__name__}: {err}。{hint}")
         return False, None
+    if result is None:
+        verdict(False, "函数没有返回值（忘了 return？）。")
+        return False, None
+    return True, result

@@ -295,6 +295,8 @@ def rnn_gradient_profile(W: torch.Tensor, T: int, activation: str = "tanh", inpu
         ∂L/∂h_{k−1} = Wᵀ (f'(a_k) ⊙ ∂L/∂h_k)
 
     ``dtype=torch.float32`` shows what training precision does: overflow to inf, underflow to 0.
+    ``extra`` holds ``saturated_fraction`` (share of |f'(a_k)| < 1e-3) and ``input_grad_norm``,
+    ‖∂L/∂x_k‖ for k = 1..T (the input enters unweighted, U = I, so ∂L/∂x_k = f'(a_k) ⊙ ∂L/∂h_k).
     """
     checks.float_tensor(W, "W")
     checks.shape(W, "W", (W.shape[0], W.shape[0]), ("H", "H"))
@@ -329,10 +331,14 @@ def rnn_gradient_profile(W: torch.Tensor, T: int, activation: str = "tanh", inpu
             finite = torch.isfinite(Js).all(dim=(1, 2))
             jac = np.full(T + 1, np.inf)                           # an overflowed matrix has norm inf
             jac[finite.numpy()] = torch.linalg.matrix_norm(Js[finite], ord=2).numpy()
+        # U = I, so ∂L/∂x_k = ∂L/∂a_k = f'(a_k) ⊙ ∂L/∂h_k (k = 1..T)
+        grads_h = torch.stack(grads[::-1])                 # (T+1, H), row k = ∂L/∂h_k
+        input_norm = (D * grads_h[1:]).norm(dim=1)
     s, r = sigma_max(W), spectral_radius(W)
     return GradientProfile(np.arange(T + 1), _clean(grad_norm.to(torch.float64).numpy()),
                            None if jac is None else _clean(jac), envelope(gamma, s, T), s, r, gamma,
-                           {"saturated_fraction": float((D.abs() < 1e-3).to(torch.float64).mean())})
+                           {"saturated_fraction": float((D.abs() < 1e-3).to(torch.float64).mean()),
+                            "input_grad_norm": _clean(input_norm.to(torch.float64).numpy())})
 
 
 def gated_setup(kind: str, T: int, hidden_size: int, scale: float | None, mode: str, input_scale: float,
@@ -395,3 +401,65 @@ def gated_gradient_profile(kind: str, T: int, hidden_size: int = 32, scale: floa
     Wh = w_hh[2 * H:3 * H]                 # the candidate block (g for the LSTM, n for the GRU)
     return GradientProfile(np.arange(T + 1), norm(hs), None, None, sigma_max(Wh), spectral_radius(Wh),
                            1.0, extra)
+
+
+def attention_setup(T: int, hidden_size: int = 32, scale: float = 1.0, mode: str = "sigma",
+                    input_scale: float = 1.0, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """The random self-attention experiment of the explorer (float64).
+
+    Returns (W_q, W_k, W_v, x, v): three (H, H) projections, each drawn by
+    :func:`make_recurrent_matrix` with the explorer's scale setting (σ_max or ρ = ``scale``),
+    the inputs x (T, H) = s·z_k drawn exactly as in :func:`rnn_gradient_profile` (same generator
+    calls, so the RNN and the attention layer read the same sequence) and the unit read-out v.
+    """
+    _check_profile_args(T, "tanh", input_scale, hidden_size)
+    H = hidden_size
+    g = generator(seed)
+    x = torch.randn(T, H, generator=g, dtype=torch.float64) * input_scale
+    v = torch.randn(H, generator=g, dtype=torch.float64)
+    Wq, Wk, Wv = (make_recurrent_matrix(H, scale, mode, seed + 1 + i) for i in range(3))
+    return Wq, Wk, Wv, x, v / v.norm()
+
+
+def attention_forward(Wq, Wk, Wv, x):
+    """One self-attention layer, read at the last position T (scaled dot-product, one head).
+
+    Returns (y_T, weights): y_T (H,) and the attention weights α (T,) of position T.
+    """
+    H = Wq.shape[0]
+    # q_T = W_q x_T;  K = X W_kᵀ;  V = X W_vᵀ            (rows = positions)
+    q, K, V = Wq @ x[-1], x @ Wk.T, x @ Wv.T
+    # α = softmax(K q_T / √H)
+    alpha = torch.softmax(K @ q / H ** 0.5, dim=0)        # (T,)
+    # y_T = Σ_k α_k v_k
+    return alpha @ V, alpha
+
+
+def attention_gradient_profile(T: int, hidden_size: int = 32, scale: float = 1.0, mode: str = "sigma",
+                               input_scale: float = 1.0, seed: int = 0,
+                               dtype: torch.dtype = torch.float64) -> GradientProfile:
+    """‖∂L/∂x_k‖ for k = 1..T through one self-attention layer, L = vᵀ y_T (loss on the last position).
+
+    Backwards by hand (s = K q_T / √H the scores, α = softmax(s))::
+
+        ∂L/∂α_k = v_kᵀ v            (v_k = W_v x_k, v the read-out)
+        ∂L/∂s_k = α_k (∂L/∂α_k − Σ_j α_j ∂L/∂α_j)
+        ∂L/∂x_k = W_vᵀ (α_k v) + W_kᵀ (∂L/∂s_k q_T / √H)  [+ W_qᵀ Kᵀ ∂L/∂s / √H at k = T]
+
+    Every x_k is one step away from y_T: nothing multiplies along the distance T − k, so the
+    profile is flat in k (it only scales like α_k ≈ 1/T). ``k`` runs 1..T; ``extra['weights']`` is α.
+    sigma_max / spectral_radius are those of W_q (all three are scaled alike).
+    """
+    Wq, Wk, Wv, x, v = (t.to(dtype) for t in attention_setup(T, hidden_size, scale, mode, input_scale, seed))
+    H = hidden_size
+    with np.errstate(all="ignore"):
+        q, K, V = Wq @ x[-1], x @ Wk.T, x @ Wv.T
+        alpha = torch.softmax(K @ q / H ** 0.5, dim=0)
+        d_alpha = V @ v                                   # ∂L/∂α_k
+        d_s = alpha * (d_alpha - alpha @ d_alpha)         # ∂L/∂s_k (softmax backward)
+        dx = alpha[:, None] * (v @ Wv)[None, :]           # via the values: row k = (W_vᵀ α_k v)ᵀ
+        dx = dx + (d_s[:, None] * (q @ Wk)[None, :]) / H ** 0.5      # via the keys
+        dx[-1] = dx[-1] + ((d_s @ K) @ Wq) / H ** 0.5     # via the query (position T only)
+        norms = dx.to(torch.float64).norm(dim=1).numpy()
+    return GradientProfile(np.arange(1, T + 1), _clean(norms), None, None, sigma_max(Wq),
+                           spectral_radius(Wq), 1.0, {"weights": alpha.to(torch.float64).numpy()})

@@ -6,6 +6,15 @@ Two layers, so that the maths is testable without a browser:
   (per model: k, ‖∂L/∂h_k‖, the envelope (γ σ_max)^(T−k), where the gradient is exactly 0 or inf).
 - :func:`gradient_explorer` builds the ipywidgets (sliders + one JPEG image) around it.
 
+Models (``models=`` of both): "rnn" (h_k = f(W h_{k−1} + x_k), U = I), "lstm", "gru" and
+"attention" (one scaled dot-product self-attention layer read at the last position; its curve
+is ‖∂L/∂x_k‖, flat in k, where the RNN's decays). Chapter 05 uses ("rnn", "lstm"), chapter 07
+("rnn", "lstm", "attention").
+
+Size. The image is rendered at 1200 px wide (fonts 17-19 px in the image) and shown with CSS
+width 100% of the output area, so it fills the notebook's width and stays legible on a
+projector (1280x720, Presentation Mode); the sliders sit in two columns of half that width.
+
 Speed. A full matplotlib redraw of a log-scale axis costs ~60-130 ms on a slow 2-core laptop,
 almost all of it laying out tick labels. So the figure is built once and its static part (frame,
 axis titles, legend) is drawn once and kept as a bitmap; a slider move restores that bitmap,
@@ -26,13 +35,14 @@ from matplotlib import ticker
 
 from . import bptt, checks
 
-MODELS = ("rnn", "lstm", "gru")
+MODELS = ("rnn", "lstm", "gru", "attention")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 DEFAULTS = {"scale": 1.0, "T": 100, "mode": "sigma", "activation": "tanh", "input_scale": 1.0,
             "hidden_size": 32, "dtype": "float64", "gate_bias": 0.0}
 EXPLORER_ACTIVATIONS = ("tanh", "sigmoid", "identity", "relu")
-COLORS = {"rnn": "#1f77b4", "lstm": "#d62728", "gru": "#2ca02c"}
-LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+COLORS = {"rnn": "#1f77b4", "lstm": "#d62728", "gru": "#2ca02c", "attention": "#9467bd"}
+LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "attention": "注意力"}
+SCALE_RANGE = (0.1, 5.0)          # the weight-scale slider: reaches σ_max = 4, the sigmoid threshold 1/γ
 
 
 # ----------------------------------------------------------------------------- fast LSTM/GRU profile
@@ -128,16 +138,31 @@ def explorer_data(models=("rnn",), scale: float = 1.0, T: int = 100, mode: str =
                   dtype: str = "float64", gate_bias: float = 0.0, seed: int = 0) -> dict:
     """What the explorer plots for one setting of its sliders, per model name.
 
-    Returns ``{model: {...}}`` with, for each model:
-      k (T+1,), grad_norm (T+1,) = ‖∂L/∂h_k‖ with L = vᵀh_T (so grad_norm[T] = 1),
-      envelope (T+1,) = (γ σ_max)^(T−k) for the RNN (None for LSTM/GRU),
-      zero_k / inf_k: the k where the gradient under/overflowed to exactly 0 / inf,
-      sigma_max, spectral_radius, gamma, ratio = grad_norm[0] (the gradient that reaches k=0),
-      saturated_fraction (RNN: share of |f'(a)| < 1e-3).
+    ``models``: one or more of "rnn", "lstm", "gru", "attention" (a name or a tuple), e.g.
+    ``explorer_data(models=("rnn", "lstm", "attention"), scale=1.0, T=100)``.
 
-    ``scale`` sets σ_max(W) (mode='sigma') or ρ(W) (mode='radius'); for LSTM/GRU it sets every
-    recurrent block, ``activation`` applies to the RNN only, and ``gate_bias`` is added to the
-    LSTM forget-gate / GRU update-gate bias. ``dtype`` is 'float64' or 'float32'.
+    Returns ``{model: {...}}`` with, for each model:
+      k, grad_norm: the curve. RNN/LSTM/GRU: k = 0..T and grad_norm = ‖∂L/∂h_k‖ with L = vᵀh_T
+        (so grad_norm[T] = 1). Attention: k = 1..T and grad_norm = ‖∂L/∂x_k‖ with L = vᵀy_T.
+      input_grad_norm: ‖∂L/∂x_k‖ for k = 1..T (RNN and attention; None for LSTM/GRU), the
+        quantity to compare across RNN and attention (for the RNN, U = I: ∂L/∂x_k = f'(a_k) ⊙ ∂L/∂h_k),
+      envelope (T+1,) = (γ σ_max)^(T−k) for the RNN (None otherwise),
+      zero_k / inf_k: the k where the gradient under/overflowed to exactly 0 / inf,
+      sigma_max, spectral_radius, gamma, ratio = grad_norm[0] (the gradient that reaches the
+      first k: k = 0, or k = 1 for attention),
+      saturated_fraction (RNN: share of |f'(a)| < 1e-3; None otherwise),
+      far_near (RNN and attention: geometric mean of ‖∂L/∂x_k‖ over the farthest quarter of
+        k = 1..T−1 divided by that over the nearest quarter; ≈ 1 means flat in distance).
+
+    The models. "rnn": h_k = f(W h_{k−1} + x_k) (no input matrix: U = I), W a random Gaussian
+    H×H matrix rescaled so that σ_max(W) (mode='sigma') or ρ(W) (mode='radius') = ``scale``.
+    "lstm"/"gru": PyTorch-layout weights, every recurrent block rescaled to ``scale``;
+    ``gate_bias`` is added to the LSTM forget-gate / GRU update-gate bias. "attention": one
+    self-attention layer, y_T = Σ_k softmax_k(q_T·k_k/√H) W_v x_k with q = W_q x, k = W_k x,
+    each of W_q, W_k, W_v drawn like the RNN's W at the same ``scale``/``mode``; the loss reads
+    the last position only. Inputs x_k = ``input_scale``·z_k, z_k ~ N(0, I), the same sequence
+    for the RNN and attention. ``activation`` applies to the RNN only. ``dtype`` is 'float64'
+    or 'float32'. The random draws follow ``seed`` shifted by ``SEQCOURSE_SEED``.
     """
     models = _check_models(models)
     checks.positive_int(T, "T")
@@ -151,19 +176,40 @@ def explorer_data(models=("rnn",), scale: float = 1.0, T: int = 100, mode: str =
         raise ValueError(f"gate_bias must be a finite number, got {gate_bias!r}")
     out = {}
     for m in models:
+        inputs = None
         if m == "rnn":
             W = bptt.make_recurrent_matrix(hidden_size, scale, mode, seed)
             p = bptt.rnn_gradient_profile(W, T, activation, input_scale, seed, DTYPES[dtype], with_jacobian=False)
-            env = p.envelope
+            env, inputs = p.envelope, p.extra["input_grad_norm"]
+        elif m == "attention":
+            p = bptt.attention_gradient_profile(T, hidden_size, scale, mode, input_scale, seed, DTYPES[dtype])
+            env, inputs = None, p.grad_norm
         else:
             p = gated_profile_fast(m, T, hidden_size, scale, mode, input_scale, gate_bias, seed, DTYPES[dtype])
             env = None
         g = p.grad_norm
-        out[m] = {"k": p.k, "grad_norm": g, "envelope": env,
+        out[m] = {"k": p.k, "grad_norm": g, "envelope": env, "input_grad_norm": inputs,
                   "zero_k": p.k[g == 0], "inf_k": p.k[np.isinf(g)],
                   "sigma_max": p.sigma_max, "spectral_radius": p.spectral_radius, "gamma": p.gamma,
-                  "ratio": float(g[0]), "saturated_fraction": p.extra.get("saturated_fraction")}
+                  "ratio": float(g[0]), "saturated_fraction": p.extra.get("saturated_fraction"),
+                  "far_near": None if inputs is None else far_near(inputs)}
     return out
+
+
+def far_near(input_grad_norm: np.ndarray) -> float:
+    """How ‖∂L/∂x_k‖ changes with distance: geometric mean over the farthest quarter of k = 1..T−1
+    divided by that over the nearest quarter (k = T, the loss position itself, is left out).
+
+    ≈ 1: flat in distance (attention); ≪ 1: decays with distance (RNN). 0 if the far quarter
+    underflowed to 0, inf if it overflowed, nan when T < 5.
+    """
+    g = np.asarray(input_grad_norm, dtype=np.float64)[:-1]
+    q = len(g) // 4
+    if q == 0:
+        return float("nan")
+    with np.errstate(all="ignore"):
+        far, near = np.log(g[:q]).mean(), np.log(g[-q:]).mean()
+        return float(np.exp(far - near))
 
 
 def verdict(d: dict) -> str:
@@ -223,9 +269,14 @@ class ExplorerFigure:
     ranges follow the data on every move, so the grid lines are drawn with the curves
     (``draw_artist``) and the tick labels are written by PIL (matplotlib's text layout is what
     makes a full redraw slow).
+
+    Size: ``width_px`` × ``height_px`` pixels; every text size is given in pixels of that image
+    (ticks 18, legend 18, axis titles 20 at the default 1200 px), so shown at the width of a
+    notebook on a 1280x720 projector (about 1100-1200 px) it reads like 16-18 px text.
     """
 
-    def __init__(self, models: tuple[str, ...], figsize=(7.2, 3.5), dpi: int = 80, n_labels: int = 9):
+    def __init__(self, models: tuple[str, ...], width_px: int = 1200, height_px: int = 560,
+                 dpi: int = 100, n_labels: int = 9):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
@@ -236,39 +287,52 @@ class ExplorerFigure:
 
         style()
         self.models = models
-        self.fig = Figure(figsize=figsize, dpi=dpi)
+        u = width_px / 1200                                  # text and lines scale with the width
+        pt = lambda px: px * u * 72 / dpi                    # pixels of the image -> points
+        self.fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
         ax = self.ax = self.fig.add_subplot(1, 1, 1)
         ax.set_yscale("log")
-        ax.set_xlabel("时间步 k（L 在最后一步 k = T 计算）", labelpad=16)
-        ax.set_ylabel(r"$\|\partial L/\partial h_k\|$（对数坐标）", labelpad=34)
-        ax.yaxis.set_major_locator(ticker.NullLocator())
-        ax.yaxis.set_minor_locator(ticker.NullLocator())
-        ax.grid(False, axis="y")
-        ax.xaxis.set_major_locator(ticker.NullLocator())
-        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.set_xlabel("时间步 k（损失 L 在最后一步 k = T 计算）", labelpad=pt(34), fontsize=pt(20))
+        ylabel = (r"$\|\partial L/\partial h_k\|$（对数坐标）" if set(models) <= {"rnn", "lstm", "gru"}
+                  else "梯度范数（对数坐标）")
+        ax.set_ylabel(ylabel, labelpad=pt(78), fontsize=pt(20))
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(ticker.NullLocator())
+            axis.set_minor_locator(ticker.NullLocator())
         ax.grid(False)
-        self.label_font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size=int(round(9 * dpi / 72)))
-        self.ygrid = [ax.axhline(1.0, color="0.85", lw=0.8, animated=True) for _ in range(n_labels)]
-        self.xgrid = [ax.axvline(0.0, color="0.85", lw=0.8, animated=True) for _ in range(n_labels)]
-        self.one = ax.axhline(1.0, color="0.45", lw=0.9, animated=True)
+        self.pad = 8 * u
+        self.label_font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size=int(round(18 * u)))
+        lw = lambda px: pt(px)
+        self.ygrid = [ax.axhline(1.0, color="0.85", lw=lw(1.2), animated=True) for _ in range(n_labels)]
+        self.xgrid = [ax.axvline(0.0, color="0.85", lw=lw(1.2), animated=True) for _ in range(n_labels)]
+        self.one = ax.axhline(1.0, color="0.45", lw=lw(1.4), animated=True)
         self.lines, self.envs, self.zeros, self.infs = {}, {}, {}, {}
         handles = []
+        ms = pt(13)
         for m in models:
             c = COLORS[m]
             if m == "rnn":
-                self.envs[m], = ax.plot([], [], "--", color="0.35", lw=1.2, animated=True)
-            self.lines[m], = ax.plot([], [], color=c, lw=2, animated=True)
-            self.zeros[m], = ax.plot([], [], "v", color=c, ms=7, mec="k", mew=0.5, clip_on=False, animated=True)
-            self.infs[m], = ax.plot([], [], "^", color=c, ms=7, mec="k", mew=0.5, clip_on=False, animated=True)
-            handles.append(Line2D([], [], color=c, lw=2, label=LABELS[m] + r"：$\|\partial L/\partial h_k\|$ 实测"))
+                self.envs[m], = ax.plot([], [], "--", color="0.35", lw=lw(2), animated=True)
+            self.lines[m], = ax.plot([], [], color=c, lw=lw(3.5), animated=True)
+            self.zeros[m], = ax.plot([], [], "v", color=c, ms=ms, mec="k", mew=0.5, clip_on=False, animated=True)
+            self.infs[m], = ax.plot([], [], "^", color=c, ms=ms, mec="k", mew=0.5, clip_on=False, animated=True)
+            what = r"$\|\partial L/\partial x_k\|$" if m == "attention" else r"$\|\partial L/\partial h_k\|$"
+            handles.append(Line2D([], [], color=c, lw=lw(3.5), label=f"{LABELS[m]}：{what} 实测"))
             if m == "rnn":
-                handles.append(Line2D([], [], ls="--", color="0.35", lw=1.2, label=r"上界 $(\gamma\,\sigma_{\max})^{T-k}$"))
-        handles.append(Line2D([], [], ls="", marker="v", color="0.5", mec="k", mew=0.5, label="下溢为 0（画在下边缘）"))
-        handles.append(Line2D([], [], ls="", marker="^", color="0.5", mec="k", mew=0.5, label="溢出为 inf（画在上边缘）"))
-        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.04), fontsize=8, ncol=3,
-                  frameon=False, borderaxespad=0.0, handlelength=1.8, columnspacing=1.0)
-        self.fig.subplots_adjust(left=0.11, right=0.98, top=0.84, bottom=0.14)
+                handles.append(Line2D([], [], ls="--", color="0.35", lw=lw(2),
+                                      label=r"上界 $(\gamma\,\sigma_{\max})^{T-k}$"))
+        handles.append(Line2D([], [], ls="", marker="v", ms=ms, color="0.5", mec="k", mew=0.5,
+                              label="下溢为 0（画在下边缘）"))
+        handles.append(Line2D([], [], ls="", marker="^", ms=ms, color="0.5", mec="k", mew=0.5,
+                              label="溢出为 inf（画在上边缘）"))
+        ncol = 3 if len(handles) <= 6 else 4
+        rows = -(-len(handles) // ncol)
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.02), fontsize=pt(18), ncol=ncol,
+                  frameon=False, borderaxespad=0.0, handlelength=1.8, columnspacing=1.2)
+        top = 1 - (rows * 27 * u + 22 * u) / height_px
+        self.fig.subplots_adjust(left=(118 * u) / width_px, right=1 - 24 * u / width_px, top=top,
+                                 bottom=(78 * u) / height_px)
         self.canvas.draw()                           # once: everything except the animated artists
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
         self.full_redraws = 1
@@ -315,8 +379,8 @@ class ExplorerFigure:
         x0, y0 = self.ax.transAxes.transform((0.0, 0.0))
         for k in ks:
             x_pix = self.ax.transData.transform((k, bottom))[0]
-            pen.text((x_pix, h - y0 + 4), str(k), fill=(40, 40, 40), font=self.label_font, anchor="mt")
-        x_pix = x0 - 4
+            pen.text((x_pix, h - y0 + self.pad), str(k), fill=(40, 40, 40), font=self.label_font, anchor="mt")
+        x_pix = x0 - self.pad
         for e in exps:
             y_pix = h - self.ax.transData.transform((0.0, 10.0 ** e))[1]     # PIL counts rows from the top
             pen.text((x_pix, y_pix), "1" if e == 0 else f"1e{e}", fill=(40, 40, 40), font=self.label_font, anchor="rm")
@@ -339,35 +403,38 @@ class Explorer:
         v = {**DEFAULTS, **defaults}
         explorer_data(self.models, **v)                     # validate the defaults early, with clear errors
         self.hidden_size = v["hidden_size"]
-        style = {"description_width": "110px"}
-        lay = w.Layout(width="420px")
-        self.scale = w.FloatSlider(value=v["scale"], min=0.1, max=3.0, step=0.05, description="循环权重尺度",
-                                   style=style, layout=lay, readout_format=".2f")
+        style = {"description_width": "7.5em"}
+        lay = w.Layout(width="98%")                          # of its column: half the plot's width
+        self.scale = w.FloatSlider(value=v["scale"], min=SCALE_RANGE[0], max=SCALE_RANGE[1], step=0.05,
+                                   description="循环权重尺度", style=style, layout=lay, readout_format=".2f")
         self.T = w.IntSlider(value=v["T"], min=10, max=300, step=10, description="序列长度 T", style=style, layout=lay)
         self.mode = w.ToggleButtons(options=[("σ_max（最大奇异值）", "sigma"), ("ρ（谱半径）", "radius")],
                                     value=v["mode"], description="尺度指的是",
-                                    style={**style, "button_width": "180px"})
+                                    style={**style, "button_width": "11em"})
         self.activation = w.Dropdown(options=list(EXPLORER_ACTIVATIONS), value=v["activation"],
-                                     description="激活函数 f", style=style)
+                                     description="激活函数 f", style=style, layout=w.Layout(width="auto"))
         self.input_scale = w.FloatSlider(value=v["input_scale"], min=0.0, max=5.0, step=0.1, description="输入尺度",
                                          style=style, layout=lay)
         self.dtype = w.ToggleButtons(options=["float64", "float32"], value=v["dtype"], description="精度",
-                                     style={**style, "button_width": "80px"})
+                                     style={**style, "button_width": "6em"})
         self.gate_bias = w.FloatSlider(value=v["gate_bias"], min=-3.0, max=6.0, step=0.5, description="门偏置",
                                        style=style, layout=lay)
         self.controls = [self.scale, self.T, self.mode, self.activation, self.input_scale, self.dtype]
-        if any(m != "rnn" for m in self.models):
+        if any(m in ("lstm", "gru") for m in self.models):
             self.controls.append(self.gate_bias)
-        self.image = w.Image(format="jpeg", layout=w.Layout(width="576px"))
-        self.status = w.HTML()
+        # the image fills the output area's width (it is rendered at 1200 px, so it stays sharp)
+        self.image = w.Image(format="jpeg", layout=w.Layout(width="100%", height="auto"))
+        self.status = w.HTML(layout=w.Layout(width="100%"))
         self.figure = ExplorerFigure(self.models)
         self.data: dict = {}
         self.timings: list[float] = []
         for c in self.controls:
             c.observe(self._on_change, names="value")
         self.update()
-        self.widget = w.VBox([w.HBox([w.VBox(self.controls[:3]), w.VBox(self.controls[3:])]),
-                              self.image, self.status])
+        half = w.Layout(width="50%")
+        self.widget = w.VBox([w.HBox([w.VBox(self.controls[:3], layout=half),
+                                      w.VBox(self.controls[3:], layout=half)], layout=w.Layout(width="100%")),
+                              self.image, self.status], layout=w.Layout(width="100%"))
         self.widget.explorer = self        # tests and later chapters reach the state through the widget
 
     def values(self) -> dict:
@@ -390,30 +457,38 @@ class Explorer:
         self.timings.append((time.perf_counter() - t0) * 1000)
 
     def _status_html(self) -> str:
+        """One line per model; each clause is kept on one line (never wrapped inside a number)."""
+        keep = lambda text: f"<span style='white-space:nowrap'>{text}</span>"
         rows = []
         for m in self.models:
             d = self.data[m]
-            head = (f"<b>{LABELS[m]}</b>：σ_max(W) = {d['sigma_max']:.3f}，ρ(W) = {d['spectral_radius']:.3f}")
+            parts = [f"<b>{LABELS[m]}</b>：σ_max(W) = {d['sigma_max']:.3f}", f"ρ(W) = {d['spectral_radius']:.3f}"]
             if m == "rnn":
-                head += f"，γ = {d['gamma']:g}；" + verdict(d)
+                parts[-1] += f"，γ = {d['gamma']:g}"
+                parts += verdict(d).split("；")
                 if d["saturated_fraction"] is not None and d["saturated_fraction"] > 0.05:
-                    head += f"；{d['saturated_fraction']:.0%} 的 f'(a) < 1e-3（饱和）"
+                    parts.append(f"{d['saturated_fraction']:.0%} 的 f'(a) < 1e-3（饱和）")
+            elif m == "attention":
+                parts[0] = f"<b>{LABELS[m]}</b>：σ_max(W_q) = {d['sigma_max']:.3f}"
+                parts.append(f"最远输入 k=1 处 ‖∂L/∂x_1‖ = {d['ratio']:.2e}")
+                parts.append(f"远/近 = {d['far_near']:.2g}（≈ 1：与距离无关）")
             else:
-                head += f"（候选块）；k=0 处梯度 {d['ratio']:.2e}"
-            flags = []
+                parts[-1] += "（候选块）"
+                parts.append(f"k=0 处梯度 {d['ratio']:.2e}")
             if len(d["zero_k"]):
-                flags.append(f"{len(d['zero_k'])} 个时间步下溢为 0")
+                parts.append(f"<span style='color:#b00'>{len(d['zero_k'])} 个时间步下溢为 0</span>")
             if len(d["inf_k"]):
-                flags.append(f"{len(d['inf_k'])} 个时间步溢出为 inf")
-            if flags:
-                head += "；<span style='color:#b00'>" + "，".join(flags) + "</span>"
-            rows.append(head)
-        return "<br>".join(rows)
+                parts.append(f"<span style='color:#b00'>{len(d['inf_k'])} 个时间步溢出为 inf</span>")
+            rows.append("；".join(keep(p) for p in parts))
+        return "<div style='font-size:1.05em;line-height:1.5'>" + "<br>".join(rows) + "</div>"
 
 
 def gradient_explorer(models=("rnn",), **defaults):
     """The interactive explorer as an ipywidgets widget; ``defaults`` are initial slider values.
 
+    ``models``: a tuple of "rnn", "lstm", "gru", "attention" (see :func:`explorer_data`), e.g.
+    ``gradient_explorer(models=("rnn", "attention"))``; ``defaults``: any of ``DEFAULTS``
+    (scale, T, mode, activation, input_scale, hidden_size, dtype, gate_bias).
     ``widget.explorer`` is the :class:`Explorer` (sliders as attributes, ``.data`` the last
     :func:`explorer_data` result, ``.timings`` the ms of every update).
     """

@@ -181,3 +181,83 @@ def test_verdict_names_sufficient_and_necessary():
     assert "充分条件" in widgets.verdict(d) and "消失" in widgets.verdict(d)
     d = widgets.explorer_data(scale=1.1, mode="radius", activation="identity", T=200)["rnn"]
     assert "必要条件" in widgets.verdict(d) and "爆炸" in widgets.verdict(d)
+
+
+# ----------------------------------------------------------------------------- attention (issue 13)
+OFFSETS = range(6)      # SEQCOURSE_SEED offsets: the explorer's random W and inputs move with them
+
+
+def test_attention_gradient_equals_autograd():
+    for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-4)):
+        p = bptt.attention_gradient_profile(40, 8, 1.3, "radius", 2.0, seed=3, dtype=dtype)
+        Wq, Wk, Wv, x, v = (t.to(dtype) for t in bptt.attention_setup(40, 8, 1.3, "radius", 2.0, seed=3))
+        x = x.clone().requires_grad_()
+        y, alpha = bptt.attention_forward(Wq, Wk, Wv, x)
+        (y @ v).backward()
+        np.testing.assert_allclose(p.grad_norm, x.grad.norm(dim=1).double().numpy(), rtol=tol)
+        np.testing.assert_allclose(p.extra["weights"], alpha.double().detach().numpy(), rtol=tol)
+        assert p.extra["weights"].sum() == pytest.approx(1.0)
+        np.testing.assert_array_equal(p.k, np.arange(1, 41))
+
+
+def test_attention_reads_the_same_inputs_as_the_rnn():
+    _, _, _, x, v = bptt.attention_setup(30, 8, 1.0, input_scale=1.5, seed=2)
+    g = bptt.generator(2)
+    z = torch.randn(30, 8, generator=g, dtype=torch.float64) * 1.5
+    assert torch.equal(x, z)
+    for W in bptt.attention_setup(30, 8, 1.7, mode="radius", seed=2)[:3]:
+        assert bptt.spectral_radius(W) == pytest.approx(1.7)
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_attention_flat_where_the_rnn_decays_at_the_defaults(offset, monkeypatch):
+    """Issue 13 item 5, at the explorer's defaults (scale 1, σ_max mode, T = 100), every offset."""
+    monkeypatch.setenv("SEQCOURSE_SEED", str(offset))
+    data = widgets.explorer_data(models=("rnn", "lstm", "attention"))
+    att, rnn = data["attention"], data["rnn"]
+    assert att["k"][0] == 1 and att["k"][-1] == 100 and att["envelope"] is None
+    g = att["input_grad_norm"][:-1]
+    assert 1 / 3 < att["far_near"] < 3                      # measured 0.90-1.09 over offsets 0-5
+    assert g.max() / g.min() < 30                           # measured ≤ 9.9
+    assert rnn["far_near"] < 1e-20                          # measured ≤ 1.7e-34
+    assert att["grad_norm"][0] > 1e20 * rnn["input_grad_norm"][0]
+    assert len(att["zero_k"]) == len(att["inf_k"]) == 0
+
+
+def test_rnn_input_gradient_is_f_prime_times_hidden_gradient():
+    d = widgets.explorer_data(scale=0.9, T=30, activation="identity")["rnn"]
+    np.testing.assert_allclose(d["input_grad_norm"], d["grad_norm"][1:], rtol=1e-12)   # f' = 1
+    assert widgets.far_near(np.ones(20)) == pytest.approx(1.0) and np.isnan(widgets.far_near(np.ones(3)))
+
+
+def test_widget_with_attention():
+    ex = widgets.gradient_explorer(models=("rnn", "attention"), T=60).explorer
+    assert ex.gate_bias not in ex.controls                  # no gates in these two models
+    assert set(ex.data) == {"rnn", "attention"} and len(ex.figure.lines["attention"].get_xdata()) == 60
+    assert "注意力" in ex.status.value and "无法计算" not in ex.status.value
+    ex.scale.value = 2.5
+    assert ex.data["attention"]["sigma_max"] == pytest.approx(2.5)
+    ex3 = widgets.gradient_explorer(models=("rnn", "lstm", "attention")).explorer
+    assert ex3.gate_bias in ex3.controls
+
+
+# ----------------------------------------------------------------------------- projector size (issue 12)
+def test_image_is_rendered_large_and_fills_the_output_width():
+    ex = widgets.gradient_explorer().explorer
+    w, h = Image.open(io.BytesIO(ex.image.value)).size
+    assert w >= 1100 and h >= 500
+    assert ex.image.layout.width == "100%"
+    assert ex.figure.label_font.size >= 16                  # tick labels: 16 px or more in the image
+    assert all(c.layout.width in ("98%", None, "auto") for c in ex.controls)
+    assert ex.scale.max >= 4.0                              # the sigmoid threshold 1/γ = 4 is reachable
+
+
+def test_status_never_wraps_inside_a_number():
+    import re
+
+    ex = widgets.gradient_explorer(models=("rnn", "lstm", "attention")).explorer
+    html = ex.status.value
+    outside = re.sub(r"<span style='white-space:nowrap'>.*?</span>", "", html.replace("<br>", ""))
+    outside = re.sub(r"<[^>]*>", "", outside)               # tags such as <div style='font-size:1.05em'>
+    assert outside.strip("；") == "", outside                # every clause (and number) sits in a nowrap span
+    assert "e-" in html

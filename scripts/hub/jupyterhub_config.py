@@ -1,0 +1,144 @@
+"""JupyterHub for the course on one machine: `make hub` (scripts/hub/start.sh) and the load test.
+
+Local trials and small classes only (docs/classroom-server.md has the production paths):
+- listens on 127.0.0.1 only (hub, proxy, proxy API and every student's server);
+- one shared password that the teacher sets in SEQHUB_PASSWORD (8 characters or more); there is
+  no default, and the hub refuses to start without it;
+- only the students listed in SEQHUB_USERS (comma separated) or in the file SEQHUB_USERS_FILE
+  (default artifacts/hub/users.txt, written by scripts/hub/students.py) may log in;
+- each student is a system user of this machine (create them with scripts/hub/students.py):
+  LocalProcessSpawner starts their server as that user, so file permissions keep students apart;
+- the single-user server is jupyterhub-singleuser from the course's venv (.venv): same torch,
+  helpers and JupyterLab as `make lab`, opening in the student's home directory;
+- the idle culler (jupyterhub-idle-culler) stops a server SEQHUB_CULL_TIMEOUT seconds (default
+  3600) after its last activity.
+
+Honest limit of a shared password: whoever knows it can log in under any listed name. Use it for
+a trial or a lab session in one room; for a term-long class use per-student passwords
+(The Littlest JupyterHub's FirstUse or Native authenticator, or the school's login).
+
+Other settings (environment variables): SEQHUB_PORT (8000), SEQHUB_HUB_PORT (8081),
+SEQHUB_PROXY_API_PORT (8001), SEQHUB_STATE_DIR (artifacts/hub: database, cookie secret, pid file),
+SEQHUB_CULL_EVERY (seconds between culler checks, default min(300, timeout/2)),
+SEQHUB_ACTIVITY_INTERVAL (how often activity reaches the hub, default 300 s),
+SEQHUB_ADMIN_USER + SEQHUB_ADMIN_PASSWORD (optional teacher account with the admin page; the
+admin password must be 32 characters or more and is separate from the students' password).
+"""
+import os
+import pwd
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
+
+
+def _fail(message: str) -> None:
+    sys.exit(f"jupyterhub_config.py: {message}")
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    try:
+        return int(value) if value else default
+    except ValueError:
+        _fail(f"{name} must be a whole number, got {value!r}")
+
+
+# --- who may log in -------------------------------------------------------------------------
+password = os.environ.get("SEQHUB_PASSWORD", "")
+if len(password) < 8:
+    _fail("set the class's shared password first, 8 characters or more, e.g.\n"
+          "    export SEQHUB_PASSWORD='...'   (there is no default password)")
+
+users_file = Path(os.environ.get("SEQHUB_USERS_FILE", ROOT / "artifacts" / "hub" / "users.txt"))
+names = os.environ.get("SEQHUB_USERS", "").replace(",", " ").split()
+if not names and users_file.exists():
+    names = [line.split("#")[0].strip() for line in users_file.read_text().splitlines()]
+students = {n.lower() for n in names if n}
+if not students:
+    _fail(f"no students: create them with `.venv/bin/python scripts/hub/students.py create 40` "
+          f"(writes {users_file}) or list existing system users in SEQHUB_USERS=name1,name2")
+
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = password
+c.Authenticator.allowed_users = students
+admin_user = os.environ.get("SEQHUB_ADMIN_USER", "").strip().lower()
+if admin_user:
+    c.Authenticator.admin_users = {admin_user}
+    c.SharedPasswordAuthenticator.admin_password = os.environ.get("SEQHUB_ADMIN_PASSWORD", "")
+
+# --- network: loopback only -----------------------------------------------------------------
+port = _int_env("SEQHUB_PORT", 8000)
+c.JupyterHub.bind_url = f"http://127.0.0.1:{port}"
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = _int_env("SEQHUB_HUB_PORT", 8081)
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{_int_env('SEQHUB_PROXY_API_PORT', 8001)}"
+chp = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
+if not chp.exists() and not shutil.which("configurable-http-proxy"):
+    _fail(f"configurable-http-proxy is missing: run `npm ci` in {ROOT} (make hub does)")
+c.ConfigurableHTTPProxy.command = [str(chp) if chp.exists() else "configurable-http-proxy"]
+
+# --- state ----------------------------------------------------------------------------------
+state = Path(os.environ.get("SEQHUB_STATE_DIR", ROOT / "artifacts" / "hub"))
+state.mkdir(parents=True, exist_ok=True)
+os.chmod(state, 0o700)              # the cookie secret and the database are the hub's alone
+c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
+c.JupyterHub.cleanup_servers = True  # stopping the hub stops every student's server
+activity = _int_env("SEQHUB_ACTIVITY_INTERVAL", 300)
+c.JupyterHub.last_activity_interval = activity
+
+# --- the students' servers ------------------------------------------------------------------
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from students import blocked_dirs  # noqa: E402  (scripts/hub/students.py)
+
+blocked = blocked_dirs()
+if blocked:
+    _fail("the students' servers run .venv/bin/python and the course's files as the students' own "
+          f"users, but other users may not enter {', '.join(map(str, blocked))}. Install Python "
+          "where every user can run it (e.g. /usr/local or /opt), or allow entering with "
+          f"`chmod o+x {' '.join(map(str, blocked))}` (x only: no listing).")
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = [str(VENV_BIN / "jupyterhub-singleuser")]
+c.Spawner.ip = "127.0.0.1"
+c.Spawner.default_url = "/lab"
+c.Spawner.notebook_dir = "~"
+c.Spawner.http_timeout = 180        # a busy 2-core machine needs a while to import JupyterLab
+c.Spawner.start_timeout = 180
+c.Spawner.environment = {
+    "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    # one thread per kernel: helpers.env.setup() does the same for torch; this covers numpy/BLAS
+    "OMP_NUM_THREADS": "1",
+    "JUPYTERHUB_ACTIVITY_INTERVAL": str(activity),
+}
+
+
+def _private_tmp(spawner):
+    """Give each student a TMPDIR in their home, so that no temporary file is shared in /tmp."""
+    user = pwd.getpwnam(spawner.user.name)
+    tmp = Path(user.pw_dir) / ".tmp"
+    tmp.mkdir(mode=0o700, exist_ok=True)
+    os.chown(tmp, user.pw_uid, user.pw_gid)
+    spawner.environment = {**spawner.environment, "TMPDIR": str(tmp)}
+
+
+c.Spawner.pre_spawn_hook = _private_tmp
+
+# --- idle culler: a class's leftovers do not fill the server --------------------------------
+cull_timeout = _int_env("SEQHUB_CULL_TIMEOUT", 3600)
+cull_every = _int_env("SEQHUB_CULL_EVERY", max(1, min(300, cull_timeout // 2)))
+c.JupyterHub.services = [{
+    "name": "idle-culler",
+    "command": [sys.executable, "-m", "jupyterhub_idle_culler",
+                f"--timeout={cull_timeout}", f"--cull-every={cull_every}"],
+}]
+c.JupyterHub.load_roles = [{
+    "name": "idle-culler",
+    "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+    "services": ["idle-culler"],
+}]

@@ -1,0 +1,148 @@
+"""Create or remove the class's student accounts on this machine (run as root).
+
+    .venv/bin/python scripts/hub/students.py create 40 [--prefix stu] [--home-base /home]
+    .venv/bin/python scripts/hub/students.py list
+    .venv/bin/python scripts/hub/students.py remove
+
+`create` adds system users stu01 .. stu40 (no password and no login shell: they log in only
+through the hub), each with a private home directory (mode 700), and writes their names to
+artifacts/hub/users.txt, which the hub's config reads as the list of who may log in.
+`remove` deletes exactly the accounts this script created (it checks the marker in the account's
+comment field), with their home directories. It never touches an account it did not create:
+a name that already exists is an error in `create`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS_FILE = ROOT / "artifacts" / "hub" / "users.txt"
+MARKER = "seqcourse-hub student"     # the comment (GECOS) field of every account made here
+
+
+def paths_students_need() -> list[Path]:
+    """What a student's server runs from: the venv's real interpreter, its stdlib and the repo."""
+    python = (ROOT / ".venv" / "bin" / "python").resolve()
+    base = Path(os.path.realpath(sys.base_prefix)) if sys.prefix != sys.base_prefix else python.parent
+    return [python, base, ROOT]
+
+
+def blocked_dirs(paths: list[Path] | None = None) -> list[Path]:
+    """Folders on the way to those paths that other users may not pass (no o+x)."""
+    out: list[Path] = []
+    for path in paths or paths_students_need():
+        for folder in [*reversed(path.parents), path] if path.is_dir() else reversed(path.parents):
+            if not folder.stat().st_mode & 0o001 and folder not in out:
+                out.append(folder)
+    return out
+
+
+def exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def is_ours(name: str) -> bool:
+    try:
+        return pwd.getpwnam(name).pw_gecos == MARKER
+    except KeyError:
+        return False
+
+
+def create_user(name: str, home: Path) -> None:
+    """Add one student account with a private home; refuses an existing name."""
+    if exists(name):
+        raise RuntimeError(f"user {name!r} already exists; refusing to touch it")
+    home.parent.mkdir(parents=True, exist_ok=True)
+    nologin = shutil.which("nologin") or "/usr/sbin/nologin"
+    subprocess.run(["useradd", "--create-home", "--home-dir", str(home), "--shell", nologin,
+                    "--user-group", "--comment", MARKER, name], check=True)
+    os.chmod(home, 0o700)
+
+
+def remove_user(name: str) -> bool:
+    """Remove an account made here (and its home); False when there was none of ours."""
+    if not is_ours(name):
+        return False
+    home = pwd.getpwnam(name).pw_dir
+    kill_processes_of(pwd.getpwnam(name).pw_uid)
+    subprocess.run(["userdel", "--remove", name], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if exists(name):    # still there (e.g. a process respawned): try once more, forcefully
+        subprocess.run(["userdel", "--force", "--remove", name], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(home, ignore_errors=True)
+    return not exists(name)
+
+
+def kill_processes_of(uid: int) -> int:
+    """SIGKILL every process whose real uid is `uid` (a student's leftovers); returns the count."""
+    import signal
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                if int(line.split()[1]) == uid:
+                    try:
+                        os.kill(int(entry.name), signal.SIGKILL)
+                        killed += 1
+                    except OSError:
+                        pass
+                break
+    return killed
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("create")
+    p.add_argument("count", type=int)
+    p.add_argument("--prefix", default="stu")
+    p.add_argument("--home-base", default="/home")
+    sub.add_parser("list")
+    sub.add_parser("remove")
+    args = parser.parse_args(argv)
+    listed = USERS_FILE.read_text().split() if USERS_FILE.exists() else []
+    if args.cmd == "list":
+        print("\n".join(listed) or "(no students)")
+        return 0
+    if os.geteuid() != 0:
+        sys.exit("students.py: run as root (it adds or removes system users)")
+    if args.cmd == "create":
+        width = max(2, len(str(args.count)))
+        names = [f"{args.prefix}{i:0{width}d}" for i in range(1, args.count + 1)]
+        taken = [n for n in names if exists(n)]
+        if taken:
+            sys.exit(f"students.py: these users exist already, choose another --prefix: {taken}")
+        USERS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            create_user(name, Path(args.home_base) / name)
+            listed.append(name)
+            USERS_FILE.write_text("\n".join(dict.fromkeys(listed)) + "\n")
+        print(f"created {len(names)} students ({names[0]} .. {names[-1]}); list in {USERS_FILE}")
+        return 0
+    kept = [n for n in listed if not remove_user(n) and exists(n)]
+    if kept:
+        print(f"not removed (not made by this script): {kept}")
+    USERS_FILE.write_text("".join(f"{n}\n" for n in kept)) if USERS_FILE.exists() else None
+    print(f"removed {len(listed) - len(kept)} students")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

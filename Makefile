@@ -4,27 +4,46 @@
 #   make bench   run each notebook in a fresh kernel and print wall times and widget latency
 #   make media   redraw every figure in media/
 #   make robust  run every notebook under 5 seed offsets and 2 threads; report every asserted number
+#   make hub     JupyterHub for a class on this machine (root; docs/classroom-server.md)
+#   make loadtest  N students (STUDENTS=4) run chapters 04+05 at once on a local hub (root)
 SHELL   := /bin/bash
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install lab test unit notebooks bench robust media clean
+HUB_STAMP := $(VENV)/.hub-installed-stamp
+STUDENTS ?= 4
 
-$(STAMP): requirements.txt pyproject.toml
+.PHONY: install lab test unit notebooks bench robust media clean hub-install hub loadtest
+
+$(STAMP): requirements.txt pyproject.toml scripts/install.sh
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "Python 3.11+ is needed, got %d.%d" % v[:2])'
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
-	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
+	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/install.sh
 	@touch $(STAMP)
 
 install: $(STAMP)
 
+# The class server's packages (requirements-hub.txt) go into the same venv; the proxy from npm.
+$(HUB_STAMP): $(STAMP) requirements-hub.txt
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-hub.txt
+	@touch $(HUB_STAMP)
+
+hub-install: $(HUB_STAMP)
+	@test -x node_modules/.bin/configurable-http-proxy -a node_modules/.package-lock.json -nt package-lock.json \
+	  || { command -v npm >/dev/null && npm ci --no-audit --no-fund --loglevel=error; } \
+	  || echo "make: npm is missing: the class server (make hub) needs Node.js 20+ and npm" >&2
+
+hub: hub-install
+	bash scripts/hub/start.sh
+
+loadtest: hub-install
+	bash scripts/offline.sh $(PY) scripts/hub/loadtest.py --students $(STUDENTS)
+
 lab: install
 	bash scripts/lab.sh
 
-test: install
+test: install hub-install
 	bash scripts/offline.sh $(PY) -m pytest -rs tests notebooks --nbval-lax --nbval-current-env
 
 unit: install

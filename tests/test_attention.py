@@ -36,7 +36,7 @@ def test_sdpa_errors_name_expected_and_given():
         att.scaled_dot_product_attention(q, torch.randn(3, 5), torch.randn(3, 5))
     with pytest.raises(ValueError, match="same length S, got 3 and 2"):
         att.scaled_dot_product_attention(q, torch.randn(3, 4), torch.randn(2, 4))
-    with pytest.raises(ValueError, match=r"\(L, S\) = \(3, 3\)"):
+    with pytest.raises(ValueError, match=r"\(L, S\) = \(3, 3\) or \(1, 3\)"):
         att.scaled_dot_product_attention(q, q, q, attn_mask=torch.ones(2, 3, dtype=torch.bool))
     with pytest.raises(TypeError, match="floating-point"):
         att.scaled_dot_product_attention(q.long(), q, q)

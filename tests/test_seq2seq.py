@@ -23,7 +23,7 @@ def test_number_to_chinese_never_doubles_zero_or_ends_with_zero():
         assert "零零" not in r and not r.endswith("零"), (n, r)
 
 
-@pytest.mark.parametrize("bad, err", [(-1, ValueError), (10**8, ValueError), (2.0, TypeError), (True, TypeError), ("5", TypeError)])
+@pytest.mark.parametrize("bad, err", [(-1, ValueError), (10**12, ValueError), (2.0, TypeError), (True, TypeError), ("5", TypeError)])
 def test_number_to_chinese_rejects_bad_input(bad, err):
     with pytest.raises(err):
         s2s.number_to_chinese(bad)
@@ -102,3 +102,48 @@ def test_exact_match():
     assert s2s.exact_match(["a", "b"], ["a", "c"]) == 0.5
     with pytest.raises(ValueError):
         s2s.exact_match(["a"], [])
+
+
+YI = {100_000_000: "一亿", 100_000_001: "一亿零一", 100_010_000: "一亿零一万", 100_100_000: "一亿零一十万",
+      110_000_000: "一亿一千万", 1_000_000_000: "十亿", 2_000_010_000: "二十亿零一万", 100_001_000: "一亿零一千",
+      123_456_789_012: "一千二百三十四亿五千六百七十八万九千零一十二",
+      999_999_999_999: "九千九百九十九亿九千九百九十九万九千九百九十九"}
+
+
+@pytest.mark.parametrize("n, reading", YI.items())
+def test_number_to_chinese_yi(n, reading):
+    assert s2s.number_to_chinese(n) == reading
+
+
+def test_readings_of_large_numbers_never_double_zero():
+    r = __import__("random").Random(0)
+    for _ in range(3000):
+        n = r.randrange(10 ** r.randint(1, 12))
+        reading = s2s.number_to_chinese(n)
+        assert "零零" not in reading and (n == 0 or not reading.endswith("零")), (n, reading)
+
+
+def test_numeral_pairs_by_length_and_hold_out():
+    pairs = s2s.numeral_pairs_by_length(20, range(1, 13), seed=0)
+    assert len(pairs) == 10 + 11 * 20
+    train, test = s2s.hold_out(pairs, 5, min_test_length=3, seed=0)
+    assert {len(a) for a, _ in test} == set(range(3, 13)) and len(test) == 50
+    assert not {a for a, _ in train} & {a for a, _ in test}
+    assert len(train) + len(test) == len(pairs)
+    with pytest.raises(ValueError, match="lengths must be in 1..12"):
+        s2s.numeral_pairs_by_length(5, [13])
+
+
+def test_attention_seq2seq_shapes_weights_and_padding():
+    torch.manual_seed(0)
+    pairs, sv, tv, src, src_len, tin, tout = _tiny_data()
+    m = s2s.AttentionSeq2Seq(len(sv), len(tv), emb_size=8, hidden_size=16)
+    assert m(src, src_len, tin).shape == (8, tin.shape[1], len(tv))
+    w = m.attention_weights(src, src_len, tin)
+    assert w.shape == (8, tin.shape[1], src.shape[1])
+    assert torch.allclose(w.sum(-1), torch.ones(8, tin.shape[1]))
+    for i, n in enumerate(src_len.tolist()):
+        assert (w[i, :, n:] == 0).all()                         # padding gets no attention
+    padded = torch.cat([src, torch.zeros(8, 3, dtype=torch.long)], dim=1)
+    assert torch.allclose(m(padded, src_len, tin), m(src, src_len, tin), atol=1e-6)
+    assert len(s2s.translate(m, ["12", "7"], sv, tv, max_len=5)) == 2

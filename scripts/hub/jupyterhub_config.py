@@ -109,6 +109,12 @@ c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.http_timeout = 180        # a busy 2-core machine needs a while to import JupyterLab
 c.Spawner.start_timeout = 180
+# kernels idle for SEQHUB_KERNEL_CULL_TIMEOUT (default 2 h) are shut down even with the tab open
+# (an open JupyterLab tab keeps its server "active", so the hub's culler alone would not free them)
+kernel_cull = _int_env("SEQHUB_KERNEL_CULL_TIMEOUT", 7200)
+c.Spawner.args = [f"--MappingKernelManager.cull_idle_timeout={kernel_cull}",
+                  f"--MappingKernelManager.cull_interval={max(1, min(300, kernel_cull // 2))}",
+                  "--MappingKernelManager.cull_connected=True"]
 c.Spawner.environment = {
     "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",

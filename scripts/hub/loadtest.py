@@ -17,7 +17,8 @@ Run as root on a machine with the hub packages (make hub-install). What it does,
    server's kernel REST + websocket API, as JupyterLab would (and polls the kernel like JupyterLab
    does). In the largest round student 1 also leaves a cell running in another kernel, restarts
    that kernel mid-way and runs the first notebook twice: the others must not notice;
-5. checks that the idle student's server was culled, while the working students' were not;
+5. checks that the idle student's server (tab closed) was culled, while the working students'
+   (tab open: polled every 10 s like JupyterLab does) were not;
 6. prints time-to-finish against the number of students, and the memory high-water marks;
 7. stops the hub and every process of the test users, removes the users, their homes and the
    temporary folder, also after a failure, a timeout (--timeout, default 1200 s) or SIGTERM.
@@ -82,6 +83,7 @@ class MemoryMeter:
         self.peak_students = 0          # bytes, sum of RSS of all test users' processes
         self.peak_hub = 0               # bytes, hub + proxy + culler (the root-owned hub tree)
         self.peak_kernel = 0            # bytes, the largest single kernel seen (its VmHWM)
+        self.peak_server = 0            # bytes, the largest single-user server (JupyterLab)
         mem = psutil.virtual_memory()
         self.base_used = mem.total - mem.available
         self.peak_used = self.base_used  # machine-wide, other programs included
@@ -116,6 +118,8 @@ class MemoryMeter:
             if not info["uids"] or info["uids"].real not in self.uids or not info["memory_info"]:
                 continue
             total += info["memory_info"].rss
+            if info["cmdline"] and "jupyterhub-singleuser" in " ".join(info["cmdline"]):
+                self.peak_server = max(self.peak_server, info["memory_info"].rss)
             if info["cmdline"] and "ipykernel_launcher" in " ".join(info["cmdline"]):
                 try:
                     for line in open(f"/proc/{proc.pid}/status"):
@@ -144,6 +148,7 @@ class Student:
         self.name, self.base, self.deadline = name, base_url, deadline
         self.http = requests.Session()
         self.token = ""
+        self.errors: list[str] = []
 
     # -- hub ---------------------------------------------------------------------------------
     def login(self, password: str) -> bool:
@@ -192,6 +197,17 @@ class Student:
             time.sleep(1)
         raise LoadTestError(f"{self.name}: server not ready after {limit:.0f} s")
 
+    def keep_tab_open(self, stop: threading.Event) -> None:
+        """Poll the server as an open JupyterLab tab does (it lists kernels and sessions every
+        few seconds); the server counts that as activity, so the culler leaves it alone."""
+        def poll():
+            while not stop.wait(POLL_EVERY):
+                try:
+                    self.server("GET", "kernels", timeout=30)
+                except Exception:
+                    pass
+        threading.Thread(target=poll, daemon=True).start()
+
     def check_deadline(self):
         if time.monotonic() > self.deadline:
             raise Deadline(f"{self.name}: hard timeout reached")
@@ -215,8 +231,11 @@ class Student:
         session = r.json()
         return Kernel(self, session["id"], session["kernel"]["id"])
 
-    def run_notebook(self, path: str, nb: dict) -> float:
-        """Run every code cell in a fresh kernel, as Run All would; returns the seconds taken."""
+    def run_notebook(self, path: str, nb: dict, keep_going: bool = False) -> float:
+        """Run every code cell in a fresh kernel, as Run All would; returns the seconds taken.
+
+        A failing cell raises LoadTestError; with keep_going the run goes on to the last cell
+        and the failures are collected in self.errors instead."""
         t0 = time.monotonic()
         kernel = self.open_kernel(path)
         try:
@@ -230,8 +249,11 @@ class Student:
                 reply = kernel.execute(source)
                 tags = cell.get("metadata", {}).get("tags", [])
                 if reply["status"] != "ok" and "raises-exception" not in tags:
-                    raise LoadTestError(f"{self.name}: {path} cell {index} failed: "
-                                        f"{reply.get('ename')}: {reply.get('evalue')}")
+                    error = (f"{self.name}: {path} cell {index} failed: "
+                             f"{reply.get('ename')}: {str(reply.get('evalue'))[:200]}")
+                    if not keep_going:
+                        raise LoadTestError(error)
+                    self.errors.append(error)
         finally:
             kernel.shutdown()
         return time.monotonic() - t0
@@ -351,8 +373,11 @@ class Kernel:
 # the run
 # ------------------------------------------------------------------------------------------
 class LoadTest:
-    def __init__(self, counts: list[int], notebooks: list[Path], timeout: float, prefix: str):
+    def __init__(self, counts: list[int], notebooks: list[Path], timeout: float, prefix: str,
+                 keep_going: bool = False):
         self.counts, self.notebooks, self.timeout = counts, notebooks, timeout
+        self.keep_going = keep_going
+        self.cell_errors: list[str] = []
         self.prefix = prefix
         self.deadline = time.monotonic() + timeout
         self.n = max(counts)
@@ -365,6 +390,7 @@ class LoadTest:
         self.chmodded: list[tuple[Path, int]] = []
         self.meter: MemoryMeter | None = None
         self.rows: list[dict] = []
+        self.tabs_closed = threading.Event()
 
     # -- set-up ------------------------------------------------------------------------------
     def preflight(self) -> None:
@@ -496,10 +522,10 @@ class LoadTest:
                     lingering.send_execute_nowait(
                         "import time\nfor step in range(10**6):\n    time.sleep(0.2)\n")
                 for j, (name, nb) in enumerate(nbs):
-                    times[name] = s.run_notebook(name, nb)
+                    times[name] = s.run_notebook(name, nb, self.keep_going)
                     if lingering is not None and j == 0:
                         lingering.restart()               # restart a kernel whose cell still runs
-                        times[name + " (again)"] = s.run_notebook(name, nb)   # Run All twice
+                        times[name + " (again)"] = s.run_notebook(name, nb, self.keep_going)
                 if lingering is not None:
                     lingering.shutdown()
                 results[s.name] = times
@@ -508,6 +534,8 @@ class LoadTest:
 
         if self.meter:
             self.meter.reset()
+        for s in students:
+            s.errors.clear()
         t0 = time.monotonic()
         threads = [threading.Thread(target=work, args=(i, s), daemon=True)
                    for i, s in enumerate(students)]
@@ -521,12 +549,14 @@ class LoadTest:
         failures = {k: v for k, v in results.items() if isinstance(v, BaseException)}
         if failures:
             raise LoadTestError("; ".join(f"{v}" for v in failures.values()))
+        errors = [e for s in students for e in s.errors]
+        self.cell_errors += errors
         per = [t for v in results.values() for t in v.values()]
         row = {"students": len(students), "wall_s": wall,
                "slowest_notebook_s": max(per), "fastest_notebook_s": min(per),
                "peak_students_mb": self.meter.peak_students / 2**20 if self.meter else None,
                "peak_used_mb": (self.meter.peak_used - self.meter.base_used) / 2**20 if self.meter else None,
-               "restless": restless}
+               "restless": restless, "cell_errors": len(errors)}
         log(f"{len(students)} students finished {', '.join(n for n, _ in nbs)} in {wall:.1f} s"
             + (" (student 1 also restarted a busy kernel and ran the first notebook twice)"
                if restless else ""))
@@ -555,13 +585,26 @@ class LoadTest:
             s.wait_ready()
         idle_started = time.monotonic()
         log(f"{len(everyone) + 1} servers ready {time.monotonic() - t0:.1f} s after asking")
+        # the working students keep their JupyterLab tab open; the idle one closed it
+        self.tabs_closed = threading.Event()
+        for s in everyone:
+            s.keep_tab_open(self.tabs_closed)
         if len(everyone) >= 2:
             self.check_isolation(everyone[0], everyone[1])
             self.check_isolation(everyone[1], everyone[0])
         for k in self.counts:
+            # (a server the culler stopped anyway is started again, as a student would by
+            # reopening the hub's page)
+            asleep = [s for s in everyone[:k] if not (s.server_state() or {}).get("ready")]
+            for s in asleep:
+                s.start_server()
+            for s in asleep:
+                s.wait_ready()
+            if asleep:
+                log(f"{len(asleep)} students whose idle servers had been culled started them again")
             self.rows.append(self.round(everyone[:k], restless=(k == self.n and k >= 2)))
         # the working students' servers must still be up; the idle one must be culled
-        for s in everyone:
+        for s in everyone[:self.n]:
             if not (s.server_state() or {}).get("ready"):
                 raise LoadTestError(f"{s.name}'s server is gone although the student was working")
         limit = CULL_TIMEOUT + 4 * max(CULL_EVERY, ACTIVITY_INTERVAL) + 60
@@ -576,6 +619,10 @@ class LoadTest:
             f"it was ready; cull timeout {CULL_TIMEOUT} s); the {len(everyone)} working ones were not")
         self.meter.stop()
         self.report(time.monotonic() - t_start)
+        if self.cell_errors:
+            log(f"FAILED: {len(self.cell_errors)} notebook cells failed (--keep-going ran on):\n  "
+                + "\n  ".join(dict.fromkeys(self.cell_errors)))
+            return 1
         return 0
 
     def report(self, total: float) -> None:
@@ -589,12 +636,14 @@ class LoadTest:
             print(f"{r['students']:>8}  {r['wall_s']:>18.1f}  {r['slowest_notebook_s']:>19.1f}  "
                   f"{r['peak_students_mb']:>22.0f}"
                   + ("  (one restarts a busy kernel and runs the first notebook twice)"
-                     if r["restless"] else ""))
+                     if r["restless"] else "")
+                  + (f"  {r['cell_errors']} FAILED CELLS" if r["cell_errors"] else ""))
         print("students RSS peak: summed resident memory of every test user's processes (all "
               f"{len(self.created)} servers, idle ones too, and the running kernels); shared "
               "library pages count once per process, so this errs on the high side")
         print(f"memory high-water marks: all students' processes {max(r['peak_students_mb'] for r in self.rows):.0f} MB "
               f"(servers + kernels), largest single kernel {m.peak_kernel / 2**20:.0f} MB, "
+              f"largest single-user server {m.peak_server / 2**20:.0f} MB, "
               f"hub + proxy + culler {m.peak_hub / 2**20:.0f} MB")
         print(f"load test wall time {total:.0f} s (hub start, logins, spawns, checks and rounds)")
         out = ROOT / "artifacts" / "hub-loadtest.json"
@@ -602,12 +651,14 @@ class LoadTest:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps({"rows": self.rows, "peak_kernel_mb": m.peak_kernel / 2**20,
                                        "peak_hub_mb": m.peak_hub / 2**20, "total_s": total,
+                                       "peak_server_mb": m.peak_server / 2**20,
                                        "cpus": os.cpu_count()}, indent=1))
         except OSError:
             pass
 
     # -- undo everything ---------------------------------------------------------------------
     def cleanup(self) -> None:
+        self.tabs_closed.set()
         if self.meter:
             self.meter.stop()
         if self.hub and self.hub.poll() is None:
@@ -657,13 +708,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--prefix", default="",
                         help="user name prefix (default sqh + random letters)")
     parser.add_argument("--show-hub-log", action="store_true", help="print the hub's log at the end")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="run every cell even after a failing one (to measure a broken "
+                             "notebook); the run still fails")
     args = parser.parse_args(argv)
     counts = sorted({int(x) for x in args.students.replace(",", " ").split()})
     if not counts or counts[0] < 1:
         parser.error("--students needs positive numbers")
     prefix = args.prefix or "sqh" + secrets.token_hex(3)
     notebooks = [(ROOT / p).resolve() if not Path(p).is_absolute() else Path(p) for p in args.notebooks]
-    test = LoadTest(counts, notebooks, args.timeout, prefix)
+    test = LoadTest(counts, notebooks, args.timeout, prefix, args.keep_going)
 
     def on_signal(signum, _frame):
         raise SystemExit(f"loadtest: stopped by signal {signum}")

@@ -71,19 +71,42 @@ def test_model_reads_the_last_step_and_padding_is_harmless_after_trimming(small)
         sentiment.SentimentModel("cnn", 10)
 
 
+def _direct_naive_bayes(data, features):
+    """Naive Bayes written out with Python counters: features(text ids) -> list of hashable features."""
+    from collections import Counter
+
+    counts = [Counter(), Counter()]
+    for row, y in zip(data.x_train.numpy(), data.y_train.numpy().astype(int)):
+        counts[y].update(features(row[row > 0].tolist()))
+    known = set(counts[0]) | set(counts[1])
+    totals = [sum(c.values()) for c in counts]
+    prior = np.log(np.bincount(data.y_train.numpy().astype(int)) / len(data.y_train))
+    pred = []
+    for row in data.x_test.numpy():
+        feats = [f for f in features(row[row > 0].tolist()) if f in known]
+        pred.append(np.argmax([prior[k] + sum(np.log((counts[k][f] + 1) / (totals[k] + len(known))) for f in feats)
+                               for k in (0, 1)]))
+    return float(np.mean(np.array(pred) == data.y_test.numpy()))
+
+
 def test_naive_bayes_matches_a_direct_count(small):
-    acc = sentiment.naive_bayes(small)
-    V = len(small.vocab)
-    counts = np.zeros((2, V))
-    for row, y in zip(small.x_train.numpy(), small.y_train.numpy().astype(int)):
-        for i in row[row > 0]:
-            counts[y, i] += 1
-    log_lik = np.log(counts + 1) - np.log(counts.sum(1, keepdims=True) + V)
-    prior = np.log(np.bincount(small.y_train.numpy().astype(int)) / len(small.y_train))
-    pred = [np.argmax([prior[k] + log_lik[k, row[row > 0]].sum() for k in (0, 1)]) for row in small.x_test.numpy()]
-    assert acc == pytest.approx(np.mean(np.array(pred) == small.y_test.numpy()))
+    chars = lambda ids: ids
+    pairs = lambda ids: ids + list(zip(ids[:-1], ids[1:]))
+    assert sentiment.naive_bayes(small) == pytest.approx(_direct_naive_bayes(small, chars))
+    assert sentiment.naive_bayes(small, ngram=2) == pytest.approx(_direct_naive_bayes(small, pairs))
     with pytest.raises(ValueError, match="alpha"):
         sentiment.naive_bayes(small, alpha=0)
+    with pytest.raises(ValueError, match="ngram must be one of"):
+        sentiment.naive_bayes(small, ngram=3)
+
+
+def test_ngram_ids_number_bigrams_apart_from_characters():
+    x = torch.tensor([[0, 0, 3, 4], [2, 2, 2, 1]])
+    ids = sentiment.ngram_ids(x, vocab_size=5, ngram=2)
+    assert ids[:, :4].tolist() == x.tolist()
+    assert ids[0, 4:].tolist() == [0, 0, 5 + 3 * 5 + 4]                 # padding pairs give no feature
+    assert ids[1, 4:].tolist() == [5 + 2 * 5 + 2] * 2 + [5 + 2 * 5 + 1]
+    assert (ids[:, 4:][ids[:, 4:] > 0] >= 5).all()                        # never collide with a character id
 
 
 def test_training_learns_and_is_reproducible(small):

@@ -14,10 +14,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-# a fixed look per forecaster name: baselines in grey/black dashes, models in colour with markers
-_STYLES = ({"color": "black", "ls": "--"}, {"color": "0.45", "ls": ":"},
-           {"color": "tab:blue", "marker": "o"}, {"color": "tab:orange", "marker": "s"},
-           {"color": "tab:green", "marker": "^"}, {"color": "tab:red", "marker": "v"})
+# one look per kind of forecaster, whatever the order: baselines dashed, models in colour with markers
+_KINDS = (("季节", {"color": "0.45", "ls": ":"}), ("朴素", {"color": "black", "ls": "--"}),
+          ("递归", {"color": "tab:blue", "marker": "o"}), ("直接", {"color": "tab:orange", "marker": "s"}))
+_OTHERS = ({"color": "tab:green", "marker": "^"}, {"color": "tab:red", "marker": "v"},
+           {"color": "tab:purple", "marker": "D"}, {"color": "tab:brown", "marker": "x"})
+
+
+def _styles(names) -> list[dict]:
+    """A line style per forecaster name: by kind (季节性朴素, 朴素, 递归, 直接), else the next free colour."""
+    out, others = [], iter(_OTHERS * 4)
+    for name in names:
+        style = next((st for key, st in _KINDS if key in name), None)
+        out.append(dict(style) if style is not None else dict(next(others)))
+    return out
 
 
 def _numbers(values, name: str) -> np.ndarray:
@@ -63,7 +73,7 @@ def plot_error_by_horizon(mae: Mapping[str, Sequence[float]], *, unit: str = "°
     h = np.arange(1, H + 1)
     if highlight is not None:
         ax.axvspan(highlight[0] - 0.5, highlight[1] + 0.5, color="0.92", zorder=0)
-    for (name, m), style in zip(curves.items(), _STYLES * 2):
+    for (name, m), style in zip(curves.items(), _styles(curves)):
         ax.plot(h, m, label=name, ms=5, lw=1.8, **style)
     ax.set(xlabel=f"预测步长 h（{step_name}）", ylabel=f"平均绝对误差（{unit}）", title=title)
     ax.set_xticks(h if H <= 16 else h[::2])
@@ -83,8 +93,8 @@ def plot_forecast_window(past, future, forecasts: Mapping[str, Sequence[float]],
     t_past, t_future = np.arange(-len(past) + 1, 1), np.arange(1, len(future) + 1)
     ax.plot(t_past, past, "k.-", label=f"过去 {len(past)} {step_name}（输入）")
     ax.plot(t_future, future, "k.-", alpha=0.35, lw=3, label="真实未来")
-    for (name, f), style in zip(curves.items(), _STYLES * 2):
-        ax.plot(t_future, f, label=name, ms=4, **{**style, "ls": style.get("ls", "-")})
+    for (name, f), style in zip(curves.items(), _styles(curves)):
+        ax.plot(t_future, f, label=name, ms=4, **style)
     ax.axvline(0.5, color="gray", lw=0.8)
     ax.set(xlabel=f"相对现在的{step_name}", ylabel=f"气温（{unit}）", title=title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)

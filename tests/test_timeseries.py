@@ -125,3 +125,126 @@ def test_direct_forecast_and_mae_by_horizon():
     assert ts.mae_by_horizon(pred, Y).tolist() == [1.0, 1.0]
     with pytest.raises(ValueError, match="same shape"):
         ts.mae_by_horizon(pred, Y[:, :1])
+
+
+# ----------------------------------------------------------------------------- multivariate windows
+def test_windows_between_cuts_by_target_dates():
+    T = 30
+    target = torch.arange(T, dtype=torch.float32)
+    feats = torch.stack([target, -target], dim=1)                   # (T, 2)
+    X, Y, t = ts.windows_between(feats, target, input_len=4, horizon=3, start=20, stop=30)
+    assert X.shape == (len(t), 4, 2) and Y.shape == (len(t), 3)
+    assert int(t[0]) == 19 and int(t[-1]) + 3 == 29               # first target 20, last target 29
+    assert Y[0].tolist() == [20, 21, 22] and X[0, :, 0].tolist() == [16, 17, 18, 19]
+    assert torch.equal(X[:, -1, 0], t.float()) and torch.equal(X[..., 1], -X[..., 0])
+    X0, _, t0 = ts.windows_between(feats, target, 4, 3, 0, 10)
+    assert int(t0[0]) == 3                                         # the input needs L values first
+    with pytest.raises(ValueError, match="no window"):
+        ts.windows_between(feats, target, 4, 3, 0, 5)
+    with pytest.raises(ValueError, match=r"\(T, F\)"):
+        ts.windows_between(feats[:10], target, 4, 3, 0, 10)
+    with pytest.raises(ValueError, match="start"):
+        ts.windows_between(feats, target, 4, 3, 20, 10)
+
+
+def test_seasonal_naive_from_series_reads_one_period_back():
+    x = torch.arange(20, dtype=torch.float32)
+    t = torch.tensor([9, 12])
+    # x̂_{t+h} = x_{t+h-P}: with P = 5, t = 9, h = 1..3 -> x_5, x_6, x_7
+    assert ts.seasonal_naive_from_series(x, t, 3, period=5).tolist() == [[5, 6, 7], [8, 9, 10]]
+    with pytest.raises(ValueError, match="one period"):
+        ts.seasonal_naive_from_series(x, torch.tensor([2]), 3, period=5)
+    with pytest.raises(ValueError, match="horizon <= period"):
+        ts.seasonal_naive_from_series(x, t, 6, period=5)
+    # on a series with period P exactly, it is exact
+    s = torch.sin(torch.arange(100, dtype=torch.float32) * 2 * torch.pi / 7)
+    _, Y, tl = ts.windows_between(s[:, None], s, 10, 5, 50, 100)
+    assert torch.allclose(ts.seasonal_naive_from_series(s, tl, 5, period=7), Y, atol=1e-4)
+
+
+def test_day_of_year_features():
+    f = ts.day_of_year_features(["2015/01/01", "2014-12-31", "2015/07/02"])
+    assert f.shape == (3, 2)
+    assert torch.allclose(f.norm(dim=1), torch.ones(3))
+    assert (f[0] - f[1]).norm() < 0.05                             # new year's eve next to new year
+    assert f[2, 1] < -0.99                                         # midsummer: cos ≈ −1
+    with pytest.raises(ValueError, match="YYYY/MM/DD"):
+        ts.day_of_year_features(["2015/13/40"])
+    with pytest.raises(TypeError):
+        ts.day_of_year_features([20150101])
+
+
+def test_multivariate_forecaster_and_recursive_with_future_covariates():
+    torch.manual_seed(0)
+    X = torch.randn(6, 8, 3)
+    one = ts.GRUForecaster(hidden_size=4, n_out=1, input_size=3)
+    assert one(X).shape == (6, 1) and one.forward_all(X).shape == (6, 8, 1)
+    future = torch.randn(6, 5, 2)
+    pred = ts.recursive_forecast(one, X, 5, future)
+    assert pred.shape == (6, 5)
+    # by hand: the second step sees the first prediction and the first future covariates
+    window = torch.cat([X[:, 1:], torch.cat([pred[:, :1], future[:, 0]], 1)[:, None]], 1)
+    with torch.no_grad():
+        assert torch.allclose(one(window)[:, 0], pred[:, 1])
+    with pytest.raises(ValueError, match="future"):
+        ts.recursive_forecast(one, X, 5)
+    with pytest.raises(ValueError, match="future"):
+        ts.recursive_forecast(one, X, 5, torch.randn(6, 4, 2))
+    uni = ts.GRUForecaster(4, 1)
+    with pytest.raises(ValueError, match="future"):
+        ts.recursive_forecast(uni, X[..., 0], 5, future)
+    assert ts.one_step_targets(X, torch.randn(6, 2)).shape == (6, 8)
+    direct = ts.GRUForecaster(4, n_out=5, input_size=3)
+    assert ts.direct_forecast(direct, X).shape == (6, 5)
+
+
+def test_keep_best_restores_the_best_epoch():
+    from helpers.train import fit
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(1, 1)
+    errors = iter([3.0, 1.0, float("nan"), 2.0])
+    seen = []
+
+    def val_error(m):
+        seen.append(m.weight.detach().clone())
+        return next(errors)
+
+    keep = ts.KeepBest(val_error)
+    X = torch.randn(32, 1)
+    fit(model, lambda m, x: (m(x) - 2 * x).pow(2).mean(), (X,), epochs=4, eval_fn=keep, progress=False)
+    assert keep.best == 1.0 and keep.epoch == 1
+    keep.restore(model)
+    assert torch.equal(model.weight, seen[1])
+    with pytest.raises(RuntimeError, match="KeepBest"):
+        ts.KeepBest(lambda m: float("nan")).restore(model)
+    with pytest.raises(TypeError):
+        ts.KeepBest(3.0)
+
+
+# ----------------------------------------------------------------------------- forecast_plots
+def test_forecast_tables_and_plots():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import forecast_plots as fp
+    from helpers.plotting import style
+
+    style()                                                        # the Chinese font
+
+    mae = {"朴素（重复最后值）": torch.tensor([1.0, 2.0, 3.0]), "GRU 直接": np.array([0.5, 1.0, 1.5])}
+    table = fp.mae_table(mae)
+    assert list(table.columns) == list(mae) and list(table.index) == [1, 2, 3]
+    assert table.loc[3, "GRU 直接"] == 1.5
+    fig, ax = fp.plot_error_by_horizon(mae, highlight=(2, 3))
+    assert len(ax.get_lines()) == 2 and ax.get_legend() is not None
+    fig2, ax2 = fp.plot_forecast_window(np.arange(5.0), np.arange(3.0), mae)
+    assert len(ax2.get_lines()) == 2 + 2 + 1                       # past, truth, 2 forecasts, "now" line
+    plt.close("all")
+    with pytest.raises(ValueError, match="same length"):
+        fp.mae_table({"a": [1.0, 2.0], "b": [1.0]})
+    with pytest.raises(TypeError):
+        fp.plot_error_by_horizon({})
+    with pytest.raises(ValueError, match="one per future step"):
+        fp.plot_forecast_window(np.arange(5.0), np.arange(4.0), mae)

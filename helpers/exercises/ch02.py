@@ -70,8 +70,8 @@ def check_word_to_index(fn):
         if len(set(given.values())) < len(given):
             return verdict(False, "有两个不同的词得到了同一个索引：每个词的索引必须不同。" + shown)
         if got.get(Vocab.PAD) != 0 or got.get(Vocab.UNK) != 1:
-            if {w: i + 2 for w, i in got.items() if w in real} == real:
-                return verdict(False, "顺序对了，但少了两个特殊符号：0 号是 <pad>，1 号是 <unk>，词从 2 号开始。")
+            if sorted(real, key=lambda w: given[w]) == sorted(real, key=lambda w: right[w]):
+                return verdict(False, "词的顺序对了，但少了两个特殊符号：0 号是 <pad>，1 号是 <unk>，词从 2 号开始。" + shown)
             return verdict(False, "字典里要有 '<pad>': 0 和 '<unk>': 1，真正的词从 2 号开始。" + shown)
         order = sorted(real, key=lambda w: given[w])
         if order == sorted(real, key=lambda w: right[w]):
@@ -94,11 +94,11 @@ def check_word_to_index(fn):
 
 # ----------------------------------------------------------------------------- exercise 2
 def _similar_case():
-    """Vectors whose cosine, dot-product and Euclidean neighbours differ (the checker's own data)."""
-    g = generator(2)
-    base = torch.randn(12, 6, generator=g, dtype=torch.float64)
-    scale = torch.linspace(0.2, 5.0, 12, dtype=torch.float64)[torch.randperm(12, generator=g)]
-    return base * scale[:, None]                                          # (12, 6), rows of very different norms
+    """Vectors whose cosine, dot-product and Euclidean neighbours of row 0 all differ (the checker's data)."""
+    rows = [[1.0, 0.0], [0.1, 0.0], [0.2, 0.02], [0.3, 0.06], [5.0, 4.0], [6.0, 6.0], [4.0, 5.0],
+            [1.0, 0.5], [0.9, -0.6], [1.1, 0.4], [-1.0, 0.2], [-2.0, -1.1]]
+    extra = torch.randn(12, 2, generator=generator(2), dtype=torch.float64) * 1e-3   # no exact ties
+    return torch.cat([torch.tensor(rows, dtype=torch.float64), extra], dim=1)         # (12, 4)
 
 
 def most_similar(vectors: torch.Tensor, i: int, k: int) -> list[int]:
@@ -132,7 +132,7 @@ def _alternatives(vectors, i, k):
 def check_most_similar(fn):
     """``fn(vectors, i, k) -> list of k row indices`` with the largest cosine to row i, best first."""
     vectors = _similar_case()
-    for i, k in ((0, 3), (5, 4), (11, 1)):
+    for i, k in ((0, 3), (4, 2), (9, 1)):
         ok, result = run_student(fn, (vectors, i, k), "fn(vectors, i, k)",
                                  "提示：先把每行除以它的长度 vectors.norm(dim=1, keepdim=True)。")
         if not ok:
@@ -146,10 +146,14 @@ def check_most_similar(fn):
             continue
         if len(got) != k:
             return verdict(False, f"应返回 {k} 个索引（k = {k}），得到 {len(got)} 个：{got}。")
+        alternatives = _alternatives(vectors, i, k)
+        for wrong, hint in alternatives:
+            if got == wrong:
+                return verdict(False, hint + f"（i = {i}, k = {k}：应为 {right}，得到 {got}）")
         if sorted(got) == sorted(right):
             return verdict(False, f"是这 {k} 行，但要按余弦从大到小排：应为 {right}，得到 {got}。")
-        for wrong, hint in _alternatives(vectors, i, k):
-            if got == wrong or (sorted(got) == sorted(wrong) and k > 1):
+        for wrong, hint in alternatives:
+            if sorted(got) == sorted(wrong) and k > 1:
                 return verdict(False, hint + f"（i = {i}, k = {k}：应为 {right}，得到 {got}）")
         return verdict(False, f"i = {i}, k = {k}：余弦最大的几行应为 {right}，得到 {got}。")
     return verdict(True, "按余弦找最近邻：先把每行归一化为单位长度，点积就是余弦。")

@@ -1,14 +1,36 @@
-"""Checkers for chapter 05 (LSTM). Each prints a verdict and returns a bool; none raises on a wrong answer."""
+"""Checkers for chapter 05 (LSTM).
+
+Each checker prints one verdict line and returns a :class:`~helpers.exercises._core.Verdict`
+(truthy when right, shows nothing in a notebook); none raises, whatever the answer.
+
+1. ``check_lstm_step(fn)``: one LSTM step in PyTorch's layout, fn(x, h, c, W_ih, W_hh, b_ih, b_hh).
+   In-place updates (``c *= f; c += i * g``) are fine: the student's function gets copies.
+2. ``check_forget_bias(answer)``: the smallest forget-gate bias b for which the cell path keeps
+   σ(b)^100 ≥ 0.1 of the gradient over 100 steps (f_t taken as σ(b) at every step).
+3. ``check_bias_experiment(answer)`` (experiment): the student trains the LSTM on the adding
+   problem with forget-gate bias 0 and 1 and reports the epochs each needed; the checker reads
+   the student's own training histories and judges the numbers and the conclusion against them.
+"""
 from __future__ import annotations
+
+import math
 
 import torch
 
+from ..env import generator
 from ..lstm import lstm_cell
-from ._core import close, run_student, verdict
+from ._core import (Verdict, answer_dtype, checker, close, describe, read_int, read_number, read_tensor,
+                    run_student, unanswered, verdict)
 
 
+def ok_false() -> Verdict:
+    """A falsy verdict whose message a reader (read_*, run_student, unanswered) already printed."""
+    return Verdict(False)
+
+
+# ----------------------------------------------------------------------------- exercise 1
 def _data(seed: int = 5, B: int = 3, I: int = 4, H: int = 5):
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
     x, h, c = r(B, I), r(B, H), r(B, H)
     W_ih, W_hh, b_ih, b_hh = r(4 * H, I), r(4 * H, H), r(4 * H), r(4 * H)
@@ -33,80 +55,208 @@ def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", bias=True, act_
     return h_new, c_new
 
 
-# ----------------------------------------------------------------------------- exercise 1
-def check_lstm_step(fn) -> bool:
+STEP_MISTAKES = [
+    (dict(order="ifog"), "门的顺序错了：PyTorch 按 i, f, g, o 堆叠，第三块是候选 g（C̃），第四块才是输出门 o。"),
+    (dict(order="figo"), "门的顺序错了：第一块是输入门 i，第二块才是遗忘门 f（PyTorch 顺序 i, f, g, o）。"),
+    (dict(order="gifo"), "门的顺序错了：PyTorch 的顺序是 i, f, g, o。"),
+    (dict(bias=False), "漏了偏置：每个门都有 b_ih 和 b_hh 两个偏置（讲义的公式把它们省略了，勘误 E7）。"),
+    (dict(act_g=torch.sigmoid), "候选 g = C̃_t 要用 tanh（取值 −1..1，可以加也可以减），不是 sigmoid。"),
+    (dict(act_gate=torch.tanh), "三个门 i, f, o 要用 sigmoid（取值 0..1，表示“开多少”），不是 tanh。"),
+    (dict(act_g=torch.sigmoid, act_gate=torch.tanh), "tanh 和 sigmoid 用反了：门用 σ，候选 g 用 tanh。"),
+    (dict(recurrent_g=False), "候选 g 漏了循环项 W_hg h_{t−1}（讲义里的 c_hh h_{t−1} 是笔误，勘误 E7）。"),
+    (dict(tanh_c=False), "输出是 h_t = o ⊙ tanh(C_t)：C_t 先过 tanh 再乘输出门。"),
+    (dict(use_i=False), "新信息要乘输入门：C_t = f ⊙ C_{t−1} + i ⊙ g。"),
+]
+
+
+def _pair(out):
+    """(h, c) from a returned pair (tuple or list of two tensors/arrays/lists), else None."""
+    if isinstance(out, (tuple, list)) and len(out) == 2:
+        return out
+    return None
+
+
+@checker
+def check_lstm_step(fn):
     """``fn(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_t, C_t)``: one LSTM step in PyTorch's layout
     (blocks i, f, g, o stacked in the rows of W_ih / W_hh / biases; batch in rows)."""
     args = _data()
     ok, out = run_student(fn, args, "fn(x, h, c, W_ih, W_hh, b_ih, b_hh)",
                           "提示：x 是 (B, I)，W_ih 是 (4H, I)，用 W_ih.chunk(4) 切出 i, f, g, o 四块。")
     if not ok:
-        return False
-    if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
-        return verdict(False, "请返回两个张量 (h_t, C_t)。")
-    x, h, c, W_ih, W_hh, b_ih, b_hh = args
-    right_h, right_c = lstm_cell(x, (h, c), W_ih, W_hh, b_ih, b_hh)
-    if out[0].shape != right_h.shape or out[1].shape != right_c.shape:
-        return verdict(False, f"h_t 和 C_t 都应是形状 {tuple(right_h.shape)}，得到 "
-                              f"{tuple(out[0].shape)} 和 {tuple(out[1].shape)}。")
-    if close(out[0], right_h, 1e-9) and close(out[1], right_c, 1e-9):
+        return ok_false()
+    pair = _pair(out)
+    if pair is None:
+        return verdict(False, f"请返回两个张量 (h_t, C_t)，得到 {describe(out)}。")
+    right_h, right_c = lstm_cell(args[0], (args[1], args[2]), *args[3:])
+    shape = tuple(right_h.shape)
+    h_t = read_tensor(pair[0], shape, "返回的 h_t")
+    if h_t is None:
+        return ok_false()
+    c_t = read_tensor(pair[1], shape, "返回的 C_t")
+    if c_t is None:
+        return ok_false()
+    dtype = answer_dtype(pair[0])
+    same = lambda a, b: close(a, b, dtype=dtype)
+    if same(h_t, right_h) and same(c_t, right_c):
         return verdict(True, "C_t = f⊙C_{t−1} + i⊙g，h_t = o⊙tanh(C_t)，和 helpers.lstm.lstm_cell 一致。")
-    if close(out[0], right_c, 1e-9) and close(out[1], right_h, 1e-9):
+    if same(h_t, right_c) and same(c_t, right_h):
         return verdict(False, "返回顺序反了：先 h_t，再 C_t。")
-    mistakes = [
-        (dict(order="ifog"), "门的顺序错了：PyTorch 按 i, f, g, o 堆叠，第三块是候选 g（C̃），第四块才是输出门 o。"),
-        (dict(order="figo"), "门的顺序错了：第一块是输入门 i，第二块才是遗忘门 f（PyTorch 顺序 i, f, g, o）。"),
-        (dict(order="gifo"), "门的顺序错了：PyTorch 的顺序是 i, f, g, o。"),
-        (dict(bias=False), "漏了偏置：每个门都有 b_ih 和 b_hh 两个偏置（笔记的公式把它们省略了，勘误 E7）。"),
-        (dict(act_g=torch.sigmoid), "候选 g = C̃_t 要用 tanh（取值 −1..1，可以加也可以减），不是 sigmoid。"),
-        (dict(act_gate=torch.tanh), "三个门 i, f, o 要用 sigmoid（取值 0..1，表示“开多少”），不是 tanh。"),
-        (dict(act_g=torch.sigmoid, act_gate=torch.tanh), "tanh 和 sigmoid 用反了：门用 σ，候选 g 用 tanh。"),
-        (dict(recurrent_g=False), "候选 g 漏了循环项 W_hg h_{t−1}（笔记里的 c_hh h_{t−1} 是笔误，勘误 E7）。"),
-        (dict(tanh_c=False), "输出是 h_t = o ⊙ tanh(C_t)：C_t 先过 tanh 再乘输出门。"),
-        (dict(use_i=False), "新信息要乘输入门：C_t = f ⊙ C_{t−1} + i ⊙ g。"),
-    ]
-    for change, hint in mistakes:
+    for change, hint in STEP_MISTAKES:
         wrong_h, wrong_c = _lstm_variant(*args, **change)
-        if close(out[0], wrong_h, 1e-9) and close(out[1], wrong_c, 1e-9):
+        if same(h_t, wrong_h) and same(c_t, wrong_c):
             return verdict(False, hint)
-    if close(out[1], right_c, 1e-9):
+    if same(c_t, right_c):
         return verdict(False, "C_t 对了，h_t 不对：h_t = o ⊙ tanh(C_t)，o 是第四块（输出门）。")
     return verdict(False, "数值不对。按 i, f, g, o 切块：门 = σ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)，g 用 tanh，"
                           "C_t = f*c + i*g，h_t = o*tanh(C_t)。")
 
 
 # ----------------------------------------------------------------------------- exercise 2
-def direct_path_factor(f: torch.Tensor) -> torch.Tensor:
-    """diag of ∂C_T/∂C_0 along the cell path only: ∏_{t=1..T} f_t, per unit. f: (T, H) -> (H,)."""
-    return f.prod(dim=0)
+BIAS_T, BIAS_KEEP = 100, 0.1        # over T = 100 steps, keep at least 0.1 of the gradient
 
 
-def _forget_gates(seed: int = 6, T: int = 20, H: int = 4) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.sigmoid(torch.randn(T, H, generator=g, dtype=torch.float64) + 2.0)
+def forget_bias_needed(T: int = BIAS_T, keep: float = BIAS_KEEP) -> float:
+    """Smallest b with σ(b)^T ≥ keep: f = keep^(1/T), b = σ⁻¹(f) = ln(f / (1 − f))."""
+    f = keep ** (1 / T)
+    return math.log(f / (1 - f))
 
 
-def check_direct_path(fn) -> bool:
-    """``fn(f) -> (H,)``: f (T, H) holds f_1..f_T of one sequence; return the diagonal of
-    ∂C_T/∂C_0 along the direct cell path (C_t = f_t ⊙ C_{t−1} + ...), one number per unit."""
-    f = _forget_gates()
-    ok, out = run_student(fn, (f.clone(),), "fn(f)", "提示：f 是 (T, H)。")
-    if not ok:
-        return False
-    right = direct_path_factor(f)
-    if not isinstance(out, torch.Tensor) or out.shape != right.shape:
-        return verdict(False, f"结果应是形状 {tuple(right.shape)} 的张量（每个隐藏单元一个数），得到 "
-                              f"{getattr(out, 'shape', type(out).__name__)}。")
-    if close(out, right, 1e-12):
-        return verdict(True, "沿细胞通路，∂C_T/∂C_0 = diag(f_1 ⊙ f_2 ⊙ … ⊙ f_T)：没有 W，也没有激活函数的导数。")
+@checker
+def check_forget_bias(answer):
+    """``answer``: the smallest forget-gate bias b (a number) with σ(b)^100 ≥ 0.1."""
+    if unanswered(answer):
+        return ok_false()
+    b = read_number(answer, "偏置 b")
+    if b is None:
+        return ok_false()
+    right = forget_bias_needed()
+    f = BIAS_KEEP ** (1 / BIAS_T)
+    if abs(b - right) <= 0.02:
+        return verdict(True, f"b = σ⁻¹(0.1^(1/100)) ≈ {right:.2f}：每一步 f ≈ {f:.4f}，100 步后还剩 0.1。"
+                             f"对比：b = 0 时 0.5^100 ≈ 8e-31，b = 1 时 σ(1)^100 ≈ 2e-14。")
+    logit = lambda p: math.log(p / (1 - p))
     mistakes = [
-        (f.sum(0), "每一步是“乘”f_t（链式法则），不是加：用 prod，不是 sum。"),
-        (f[-1], "只用了最后一步的 f_T：从 C_0 到 C_T 要经过全部 T 个遗忘门。"),
-        (f[1:].prod(0), "少乘了一步：C_1 = f_1 ⊙ C_0 + …，所以 f_1 也在链上（t = 1..T）。"),
-        ((1 - f).prod(0), "∂C_t/∂C_{t−1} 沿细胞通路是 f_t，不是 1 − f_t（那是 GRU 里 z 的另一种写法）。"),
-        (f.prod(1), "乘错了维度：对时间（dim=0）连乘，每个隐藏单元各自一个数。"),
+        (logit(BIAS_KEEP), "你让每一步的 f = 0.1。要的是 100 步连乘之后还剩 0.1：σ(b)^100 ≥ 0.1。"),
+        (f, f"{f:.4f} 是遗忘门 f 本身；题目要的是偏置 b，满足 σ(b) = f，即 b = ln(f / (1 − f))。"),
+        (-right, "符号反了：σ(b) 要接近 1，b 应为正。"),
+        (math.log(f), "ln(f) 不是 σ 的反函数：σ⁻¹(f) = ln(f / (1 − f))。"),
     ]
     for wrong, hint in mistakes:
-        if wrong.shape == right.shape and close(out, wrong, 1e-12):
+        if abs(b - wrong) <= 0.02:
             return verdict(False, hint)
-    return verdict(False, "数值不对。沿细胞通路 ∂C_t/∂C_{t−1} = diag(f_t)，把 T 步连乘：f.prod(dim=0)。")
+    if abs(b - right) <= 0.15:
+        return verdict(False, f"接近了（{b:g}），但不够准：算出精确值再保留两位小数。")
+    kept = 1 / (1 + math.exp(-b)) if b > -700 else 0.0
+    return verdict(False, f"b = {b:g} 时 σ(b) = {kept:.4f}，σ(b)^100 = {kept ** 100:.2g}，"
+                          f"应恰好等于 0.1。先求 f = 0.1^(1/100)，再求 b = ln(f / (1 − f))。")
+
+
+# ----------------------------------------------------------------------------- exercise 3
+EXPERIMENT_STOP = 0.003             # "solved": the first epoch whose validation MSE is <= this
+EXPERIMENT_KEYS = ("history_0", "history_1", "epochs")
+
+
+def epochs_needed(history, key: str = "val_mse", stop: float = EXPERIMENT_STOP) -> int | None:
+    """The first epoch (counted from 1) whose ``key`` in ``history.metrics`` is <= ``stop``; None if none."""
+    for epoch, metrics in enumerate(history.metrics, 1):
+        if metrics[key] <= stop:
+            return epoch
+    return None
+
+
+def _read_history(value, name: str):
+    """The student's training history (``train_adding(...)[1]``) with a validation MSE per epoch."""
+    metrics = getattr(value, "metrics", None)
+    ok = isinstance(metrics, list) and metrics and all(
+        isinstance(m, dict) and isinstance(m.get("val_mse"), float) and isinstance(m.get("test_mse"), float)
+        for m in metrics)
+    if not ok:
+        verdict(False, f"{name} 应是 train_adding(...) 返回的第二项（history），并且训练时用了验证集"
+                       f"（stop_mse=...），得到 {describe(value)}。")
+        return None
+    return value
+
+
+def _read_epochs(value):
+    """(e0, e1): each a positive int or None (not solved within the budget)."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        verdict(False, f"epochs 应是两个数 (偏置 0 的轮数, 偏置 1 的轮数)，得到 {describe(value)}。")
+        return None
+    out = []
+    for item, name in zip(value, ("偏置 0 的轮数", "偏置 1 的轮数")):
+        if item is None:
+            out.append(None)
+            continue
+        n = read_int(item, name)
+        if n is None:
+            return None
+        if n < 1:
+            verdict(False, f"{name}应是从 1 数起的轮数（或 None），得到 {n}。")
+            return None
+        out.append(n)
+    return tuple(out)
+
+
+@checker
+def check_bias_experiment(answer):
+    """``answer``: {"history_0": history with forget_bias 0, "history_1": with forget_bias 1,
+    "epochs": (e0, e1)}: the first epoch (from 1) whose validation MSE was <= 0.003 in each run,
+    None for a run that never got there. Judged against the student's own histories."""
+    if unanswered(answer):
+        return ok_false()
+    if not isinstance(answer, dict) or set(answer) != set(EXPERIMENT_KEYS):
+        return verdict(False, "answer 应是字典 {\"history_0\": ..., \"history_1\": ..., \"epochs\": (e0, e1)}，"
+                              f"得到 {describe(answer)}。")
+    h0 = _read_history(answer["history_0"], "history_0")
+    if h0 is None:
+        return ok_false()
+    h1 = _read_history(answer["history_1"], "history_1")
+    if h1 is None:
+        return ok_false()
+    if h0 is h1 or (h0.loss == h1.loss and h0.metrics == h1.metrics):
+        return verdict(False, "history_0 和 history_1 是同一次训练：偏置 0 要单独训练一次（forget_bias=0.0）。")
+    got = _read_epochs(answer["epochs"])
+    if got is None:
+        return ok_false()
+    right = (epochs_needed(h0), epochs_needed(h1))
+    shown = (f"\n  从你的训练记录读出：偏置 0 → {_epochs_text(right[0], h0)}，"
+             f"偏置 1 → {_epochs_text(right[1], h1)}")
+    if got == right:
+        return verdict(True, _conclusion(right) + shown)
+    if got == right[::-1]:
+        return verdict(False, "两个轮数对调了：先写偏置 0，再写偏置 1。" + shown)
+    if tuple(None if g is None else g + 1 for g in got) == right:
+        return verdict(False, "轮数差了 1：history.metrics[0] 是第 1 轮，请从 1 数起。" + shown)
+    test_based = (epochs_needed(h0, "test_mse"), epochs_needed(h1, "test_mse"))
+    if got == test_based:
+        return verdict(False, "你看的是测试集的 MSE。早停和“用了几轮”都按验证集（val_mse）来数，"
+                              "测试集只在最后用一次。" + shown)
+    if any(r is None and g == len(h.loss) for g, r, h in zip(got, right, (h0, h1))):
+        return verdict(False, "有一次训练的验证 MSE 一直没降到 0.003：那一项应填 None（在预算内没学会），"
+                              "而不是训练的总轮数。" + shown)
+    return verdict(False, f"和你的训练记录对不上：你填的是 {got}。" + shown)
+
+
+def _epochs_text(epochs: int | None, history) -> str:
+    if epochs is None:
+        return f"{len(history.loss)} 轮内没有降到 {EXPERIMENT_STOP}"
+    return f"第 {epochs} 轮验证 MSE ≤ {EXPERIMENT_STOP}"
+
+
+def _conclusion(epochs: tuple) -> str:
+    """What the student's own run shows, and why one run is not enough."""
+    e0, e1 = epochs
+    if e0 is None and e1 is None:
+        what = "这次两种偏置都没在预算内学会。"
+    elif e0 is None:
+        what = "这次只有偏置 1 在预算内学会了。"
+    elif e1 is None:
+        what = "这次只有偏置 0 在预算内学会了。"
+    elif e1 < e0:
+        what = f"这次偏置 1 少用了 {e0 - e1} 轮。"
+    elif e1 > e0:
+        what = f"这次偏置 1 反而多用了 {e1 - e0} 轮。"
+    else:
+        what = "这次两者用的轮数一样。"
+    return what + "这只是一个种子：换 seed=1, 2, ... 各做一次，看差别是否总朝同一个方向，再下结论。"

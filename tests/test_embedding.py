@@ -102,3 +102,61 @@ def test_pca_2d_finds_the_main_direction_and_is_sign_stable():
     assert torch.allclose(E.pca_2d(-X), Z, atol=1e-5)             # flipping the data does not flip the plot
     with pytest.raises(ValueError):
         E.pca_2d(torch.zeros(1, 3))
+
+
+# ----------------------------------------------------------------------------- domain checks (chapter 02 §5)
+DOMAINS = {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}
+
+
+def _domain_vectors():
+    vocab = Vocab([["a1", "a2", "a3", "b1", "b2", "b3", "x"]])
+    vectors = torch.zeros(len(vocab), 3)
+    vectors[:, 2] = 0.1
+    for d, ws in enumerate(DOMAINS.values()):
+        for j, w in enumerate(ws):
+            vectors[vocab[w], d] = 1.0 + 0.1 * j
+    vectors[vocab["x"]] = torch.tensor([0.0, 0.0, 1.0])
+    return vectors, vocab
+
+
+def test_domain_cosines_counts_and_values():
+    vectors, vocab = _domain_vectors()
+    within, across = E.domain_cosines(vectors, vocab, DOMAINS)
+    assert len(within) == 2 * 3 and len(across) == 3 * 3
+    assert min(within) > 0.99 and max(across) < 0.05
+    with pytest.raises(KeyError, match="not in the vocabulary"):
+        E.domain_cosines(vectors, vocab, {"a": ["a1", "zz"]})
+
+
+def test_neighbours_in_domain():
+    vectors, vocab = _domain_vectors()
+    # a1's two nearest words are a2, a3: both closer to domain a (a1 left out) than to b
+    assert E.neighbours_in_domain(vectors, vocab, "a1", DOMAINS, k=2) == 1.0
+    # with k = 5 the neighbours also hold b-words and x: only a2, a3 lean to a
+    assert E.neighbours_in_domain(vectors, vocab, "a1", DOMAINS, k=5) == pytest.approx(2 / 5)
+    with pytest.raises(ValueError, match="exactly one domain"):
+        E.neighbours_in_domain(vectors, vocab, "x", DOMAINS)
+
+
+def test_word_map_labels_do_not_overlap():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from helpers.embedding_plots import word_map
+    from helpers.plotting import style
+
+    style()                                             # the Chinese font (label sizes depend on it)
+    groups = {"g1": ["读者", "故事", "作者", "小说"], "g2": ["差", "房间", "早餐"]}
+    points = torch.tensor([[1.60, 0.55], [1.65, 0.55], [1.75, 0.60], [1.90, 0.52],     # a tight cluster
+                           [-0.45, -1.2], [-0.45, -1.0], [-0.25, -1.15]])
+    fig = word_map(points, groups, title="t")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) == 7
+    for i in range(len(boxes)):
+        for j in range(i):
+            assert not boxes[i].overlaps(boxes[j]), (ax.texts[i].get_text(), ax.texts[j].get_text())
+    with pytest.raises(ValueError, match="one row per word"):
+        word_map(points[:3], groups)
+    plt.close("all")

@@ -47,3 +47,28 @@ class GRU(RecurrentBase):
 
     def cell(self, x, h, weight_ih, weight_hh, bias_ih, bias_hh):
         return gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+
+
+@torch.no_grad()
+def replay_gates(layer: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Run a trained one-layer, one-direction, ``batch_first`` GRU step by step with :func:`gru_cell`.
+
+    layer: ``torch.nn.GRU`` (or this module's ``GRU``); x: (B, T, I).
+    Returns (h_T (B, H), gates) with gates["r"], gates["z"], gates["n"] each (B, T, H): what every
+    gate did at every step, with the layer's own weights (h_T equals the layer's h_n).
+    """
+    if getattr(layer, "num_layers", 1) != 1 or getattr(layer, "bidirectional", False):
+        raise ValueError("replay_gates needs a one-layer, one-direction GRU")
+    if not getattr(layer, "batch_first", False):
+        raise ValueError("replay_gates needs a batch_first=True GRU (x is (B, T, I))")
+    if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[-1] != layer.input_size:
+        raise ValueError(f"x must be (B, T, {layer.input_size}), got {tuple(getattr(x, 'shape', ()))}")
+    x = x.to(layer.weight_ih_l0.dtype)
+    h = torch.zeros(x.shape[0], layer.hidden_size, dtype=x.dtype)
+    trace: dict = {"r": [], "z": [], "n": []}
+    for t in range(x.shape[1]):
+        h, gates = gru_cell(x[:, t], h, layer.weight_ih_l0, layer.weight_hh_l0,
+                            layer.bias_ih_l0, layer.bias_hh_l0, return_gates=True)
+        for k in trace:
+            trace[k].append(gates[k])
+    return h, {k: torch.stack(v, dim=1) for k, v in trace.items()}   # each (B, T, H)

@@ -1,0 +1,267 @@
+"""Chapter 06 checkers, table-driven: many student answers each, with the verdict and the hint that
+must (or must not) appear. No checker raises, whatever it is given."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.adding import AddingModel
+from helpers.data import adding_problem
+from helpers.env import set_seed
+from helpers.exercises import ch06
+from helpers.exercises._core import Verdict
+from helpers.gru import gru_cell
+
+HINTS = [hint for _, hint in ch06.GRU_MISTAKES]
+
+
+def _run(checker, *args, capsys):
+    verdict = checker(*args)
+    out = capsys.readouterr().out
+    assert isinstance(verdict, Verdict)
+    assert out.count("【") == 1 and out.startswith("【"), out   # exactly one verdict
+    return bool(verdict), out
+
+
+# ----------------------------------------------------------------------------- exercise 1: one GRU step
+def _gru(order="rzn", bias=True, gate=torch.sigmoid, cand=torch.tanh, reset="pytorch", swap_z=False):
+    """A student's GRU step written out by hand (not through the checker's own variant code)."""
+    def fn(x, h, W_ih, W_hh, b_ih, b_hh):
+        gi = x @ W_ih.T + (b_ih if bias else 0)
+        gh = h @ W_hh.T + (b_hh if bias else 0)
+        i_, h_ = dict(zip(order, gi.chunk(3, 1))), dict(zip(order, gh.chunk(3, 1)))
+        r, z = gate(i_["r"] + h_["r"]), gate(i_["z"] + h_["z"])
+        if reset == "pytorch":
+            n = cand(i_["n"] + r * h_["n"])
+        elif reset == "cho":
+            W_hn, b_hn = W_hh.chunk(3)[2], b_hh.chunk(3)[2]
+            n = cand(i_["n"] + (r * h) @ W_hn.T + b_hn)
+        elif reset == "all":
+            n = cand(r * (i_["n"] + h_["n"]))
+        else:
+            n = cand(i_["n"] + h_["n"])
+        return (1 - z) * h + z * n if swap_z else z * h + (1 - z) * n
+    return fn
+
+
+def _float32(x, h, W_ih, W_hh, b_ih, b_hh):
+    return _gru()(*(t.float() for t in (x, h, W_ih, W_hh, b_ih, b_hh)))
+
+
+def _torch_cell(x, h, W_ih, W_hh, b_ih, b_hh):
+    cell = torch.nn.GRUCell(x.shape[1], h.shape[1])          # float32, as students usually build it
+    with torch.no_grad():
+        for p, v in zip((cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh), (W_ih, W_hh, b_ih, b_hh)):
+            p.copy_(v)
+        return cell(x.float(), h.float())
+
+
+def _in_place(x, h, W_ih, W_hh, b_ih, b_hh):
+    gi_r, gi_z, gi_n = (x @ W_ih.T + b_ih).chunk(3, 1)
+    gh_r, gh_z, gh_n = (h @ W_hh.T + b_hh).chunk(3, 1)
+    r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
+    n = torch.tanh(gi_n + r * gh_n)
+    h.mul_(z)                                                   # updates the argument in place
+    h.add_((1 - z) * n)
+    return h
+
+
+def _raise(*a):
+    raise RuntimeError("boom")
+
+
+GRU_STEP_CASES = [
+    # (answer, accepted, text that must appear, texts that must not appear)
+    (_gru(), True, "一致", ()),
+    (lambda *a: gru_cell(*a), True, "一致", ()),
+    (_float32, True, "一致", ()),
+    (_torch_cell, True, "一致", ()),
+    (_in_place, True, "一致", ()),
+    (lambda *a: _gru()(*a).numpy(), True, "一致", ()),
+    (lambda *a: _gru()(*a).tolist(), True, "一致", ()),
+    (_gru(swap_z=True), False, "z 和 1 − z 用反了", ()),
+    (_gru(reset="cho"), False, "重置门放错了位置", ()),
+    (_gru(reset="all"), False, "不乘输入部分", ()),
+    (_gru(reset="none"), False, "漏了重置门", ()),
+    (_gru(order="zrn"), False, "第一块是重置门 r", ()),
+    (_gru(bias=False), False, "漏了偏置", ()),
+    (_gru(cand=torch.sigmoid), False, "候选 h̃ 要用 tanh", ()),
+    (_gru(gate=torch.tanh), False, "门 r 和 z 要用 sigmoid", ()),
+    (_gru(gate=torch.tanh, cand=torch.sigmoid), False, "tanh 和 sigmoid 用反了", ()),
+    (_gru(swap_z=True, reset="cho"), False, "两处不同", ()),
+    (lambda *a: _gru(swap_z=True)(*(t.float() for t in a)), False, "z 和 1 − z 用反了", ()),
+    # a near-zero or otherwise unrelated answer never gets a mistake's hint
+    (lambda x, h, *w: torch.zeros_like(h), False, "全是 0", HINTS),
+    (lambda x, h, *w: 1e-9 * torch.ones_like(h), False, "全是 0", HINTS),
+    (lambda x, h, *w: h, False, "就是 h_{t−1}", HINTS),
+    (lambda x, h, *w: h + 0.5, False, "数值不对", HINTS),
+    (lambda *a: _gru()(*a) + 1e-3, False, "数值不对", HINTS),
+    (lambda x, h, *w: torch.full_like(h, math.inf), False, "inf", HINTS),
+    (lambda x, h, *w: torch.full_like(h, math.nan), False, "NaN", HINTS),
+    (lambda *a: a[0] @ a[2], False, "运行出错", ()),
+    (_raise, False, "运行出错", ()),
+    (lambda *a: a[1][:, :2], False, "形状", ()),
+    (lambda *a: None, False, "没有返回值", ()),
+    (lambda x: x, False, "参数不对", ()),
+    (lambda *a: "h", False, "应是形状", ()),
+    (lambda *a: (a[1], a[1]), False, "形状", ()),
+    ("gru", False, "函数", ()),
+    (None, False, "未作答", ()),
+]
+
+
+@pytest.mark.parametrize("answer, accepted, must, must_not", GRU_STEP_CASES)
+def test_gru_step_table(answer, accepted, must, must_not, capsys):
+    ok, out = _run(ch06.check_gru_step, answer, capsys=capsys)
+    assert ok is accepted and must in out, out
+    assert not any(text in out for text in must_not), out
+
+
+def test_gru_step_checker_keeps_its_own_copy():
+    x, h, *_ = ch06._data()
+    ch06.check_gru_step(_in_place)
+    assert torch.equal(ch06._data()[1], h)                # the checker's data are not touched
+
+
+def test_each_mistake_differs_from_the_right_step():
+    args = ch06._data()
+    right = gru_cell(*args)
+    for change, _ in ch06.GRU_MISTAKES:
+        assert (ch06._gru_variant(*args, **change) - right).abs().max() > 1e-3, change
+
+
+def test_torch_gru_cell_agrees_with_the_checkers_data():
+    x, h, W_ih, W_hh, b_ih, b_hh = ch06._data()
+    layer = torch.nn.GRUCell(4, 5).double()
+    with torch.no_grad():
+        for p, v in zip((layer.weight_ih, layer.weight_hh, layer.bias_ih, layer.bias_hh), (W_ih, W_hh, b_ih, b_hh)):
+            p.copy_(v)
+    assert torch.allclose(layer(x, h), _gru()(x, h, W_ih, W_hh, b_ih, b_hh), atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- exercise 2: parameter counts
+I, H = ch06.PARAM_CASE
+RIGHT = {"lstm": 4 * (H * I + H * H + 2 * H), "gru": 3 * (H * I + H * H + 2 * H)}
+
+PARAM_CASES = [
+    (RIGHT, True, "GRU 少 1/4", ()),
+    ({"lstm": np.int64(RIGHT["lstm"]), "gru": np.int32(RIGHT["gru"])}, True, "GRU 少 1/4", ()),
+    ({"lstm": float(RIGHT["lstm"]), "gru": RIGHT["gru"] - 1e-9}, True, "GRU 少 1/4", ()),
+    ({"LSTM": RIGHT["lstm"], " gru ": RIGHT["gru"]}, True, "GRU 少 1/4", ()),
+    ({"lstm": torch.tensor(RIGHT["lstm"]), "gru": np.array(RIGHT["gru"])}, True, "GRU 少 1/4", ()),
+    ({"lstm": RIGHT["gru"], "gru": RIGHT["lstm"]}, False, "对调", ()),
+    ({"lstm": 4 * (H * I + H * H + H), "gru": RIGHT["gru"]}, False, "两个偏置", ("gru：",)),
+    ({"lstm": RIGHT["lstm"], "gru": 3 * (H * I + H * H)}, False, "漏了偏置", ("lstm：",)),
+    ({"lstm": H * I + H * H + 2 * H, "gru": RIGHT["gru"]}, False, "只算了一块", ()),
+    ({"lstm": RIGHT["lstm"], "gru": RIGHT["lstm"] + 1}, False, "不对", ("对调",)),
+    ({"lstm": 3 * (H * I + H * H + 2 * H), "gru": RIGHT["gru"]}, False, "块数不对", ()),
+    ({"lstm": RIGHT["lstm"] + H + 1, "gru": RIGHT["gru"]}, False, "输出层", ()),
+    ({"lstm": RIGHT["lstm"] + 0.5, "gru": RIGHT["gru"]}, False, "不是整数", ()),
+    ({"lstm": math.inf, "gru": RIGHT["gru"]}, False, "有限", ()),
+    ({"lstm": math.nan, "gru": RIGHT["gru"]}, False, "有限", ()),
+    ({"lstm": "很多", "gru": RIGHT["gru"]}, False, "应是一个数", ()),
+    ({"lstm": True, "gru": RIGHT["gru"]}, False, "应是一个数", ()),
+    ({"lstm": 10 ** 400, "gru": RIGHT["gru"]}, False, "不对", ()),
+    ({"lstm": RIGHT["lstm"]}, False, "键", ()),
+    ([1, 2], False, "字典", ()),
+    (RIGHT["lstm"], False, "字典", ()),
+    (None, False, "未作答", ()),
+]
+
+
+@pytest.mark.parametrize("answer, accepted, must, must_not", PARAM_CASES)
+def test_param_counts_table(answer, accepted, must, must_not, capsys):
+    ok, out = _run(ch06.check_param_counts, answer, capsys=capsys)
+    assert ok is accepted and must in out, out
+    assert not any(text in out for text in must_not), out
+
+
+def test_param_count_formula_matches_torch():
+    assert ch06.gate_param_count(4, I, H) == sum(p.numel() for p in torch.nn.LSTM(I, H).parameters())
+    assert ch06.gate_param_count(3, I, H) == sum(p.numel() for p in torch.nn.GRU(I, H).parameters())
+
+
+# ----------------------------------------------------------------------------- exercise 3: the experiment
+@pytest.fixture(scope="module")
+def fitted():
+    """A GRU adding model whose head is fitted (least squares) to its own h_T: a low test MSE that
+    moving the update gate clearly destroys, as in the trained model of the notebook (and fast)."""
+    set_seed(0)
+    model = AddingModel("gru", 16)
+    x, y = adding_problem(100, 10, seed=99)
+    with torch.no_grad():
+        h = model.rnn(x)[0][:, -1]
+        A = torch.cat([h, torch.ones(len(h), 1)], 1).double()
+        sol = torch.linalg.lstsq(A, y.double()[:, None]).solution[:, 0].float()
+        model.head.weight.copy_(sol[:-1][None])
+        model.head.bias.copy_(sol[-1:])
+    return model, (x, y)
+
+
+def _measure(model, data, deltas, **kw):
+    return {d: ch06.gate_shift_mse(model, d, data, **kw) for d in deltas}
+
+
+def _shift_cases(model, data):
+    right = _measure(model, data, (-4, 0, 4))
+    both = _measure(model, data, (-4, 0, 4), both=True)
+    block_r = _measure(model, data, (-4, 0, 4), block=0)
+    block_n = _measure(model, data, (-4, 0, 4), block=2)
+    return [
+        (right, True, "你的测量", ()),
+        (_measure(model, data, (-4, -2, 0, 2, 4)), True, "你的测量", ()),
+        ({np.float32(d): np.float32(v) for d, v in right.items()}, True, "你的测量", ()),
+        ({torch.tensor(float(d)): torch.tensor(v) for d, v in right.items()}, True, "你的测量", ()),
+        ({str(d): v for d, v in right.items()}, True, "你的测量", ()),
+        (both, False, "2Δ", ()),
+        (block_r, False, "重置门 r", ()),
+        (block_n, False, "候选 n", ()),
+        ({**right, 4: right[4] * 1.5}, False, "重算得到", ()),
+        ({-4: right[-4], 4: right[4]}, False, "至少测三个", ()),
+        ({0: right[0], 2: 1.0, 4: right[4]}, False, "至少测三个", ()),
+        (_measure(model, data, (-0.01, 0, 0.01)), False, "看不出效果", ()),
+        ({**right, 4: math.nan}, False, "有限", ()),
+        ({**right, "四": 1.0}, False, "键", ()),
+        ({}, False, "字典", ()),
+        ([right[-4], right[0], right[4]], False, "字典", ()),
+        (0.3, False, "字典", ()),
+        (None, False, "未作答", ()),
+    ]
+
+
+def test_gate_shift_table(fitted, capsys):
+    model, data = fitted
+    for answer, accepted, must, must_not in _shift_cases(model, data):
+        ok, out = _run(ch06.check_gate_shift, answer, model, data, capsys=capsys)
+        assert ok is accepted and must in out, (answer, out)
+        assert not any(text in out for text in must_not), out
+
+
+def test_gate_shift_reads_back_the_students_numbers(fitted, capsys):
+    model, data = fitted
+    right = _measure(model, data, (-4, 0, 4))
+    ok, out = _run(ch06.check_gate_shift, right, model, data, capsys=capsys)
+    assert ok and f"{right[0]:.4f}" in out and f"{right[4]:.4f}" in out
+
+
+def test_gate_shift_never_changes_the_model(fitted):
+    model, data = fitted
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    ch06.gate_shift_mse(model, 4.0, data, both=True)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+# ----------------------------------------------------------------------------- no checker raises
+ODD = [None, 0, -1, 1e308, math.inf, math.nan, "", "x", b"x", [], {}, (), [[1, 2]], object(), torch.zeros(0),
+       np.zeros((2, 2)), torch.full((3, 5), math.nan), {1: 2}, {"lstm": None, "gru": None}, lambda: 0, print]
+
+
+@pytest.mark.parametrize("answer", ODD, ids=range(len(ODD)))
+def test_no_checker_raises(answer, fitted, capsys):
+    model, data = fitted
+    for call in (lambda: ch06.check_gru_step(answer), lambda: ch06.check_param_counts(answer),
+                 lambda: ch06.check_gate_shift(answer, model, data)):
+        verdict = call()
+        assert isinstance(verdict, Verdict) and not verdict
+        assert capsys.readouterr().out.strip()            # always says something

@@ -4,6 +4,9 @@
 #   make bench   run each notebook in a fresh kernel and print wall times and widget latency
 #   make media   redraw every figure in media/
 #   make robust  run every notebook under 5 seed offsets and 2 threads; report every asserted number
+#   make book    the offline HTML book of every chapter (build/book/html/index.html)
+#   make slides  one offline reveal.js deck per chapter (build/slides/index.html)
+#   make wheelhouse  every pinned wheel in wheelhouse/ for machines without network (PLATFORM=..., PYVER=...)
 #   make hub     JupyterHub for a class on this machine (root; docs/classroom-server.md)
 #   make loadtest  N students (STUDENTS=4) run chapters 04+05 at once on a local hub (root)
 SHELL   := /bin/bash
@@ -15,7 +18,7 @@ STAMP   := $(VENV)/.installed-stamp
 HUB_STAMP := $(VENV)/.hub-installed-stamp
 STUDENTS ?= 4
 
-.PHONY: install lab test unit notebooks bench robust media clean hub-install hub loadtest
+.PHONY: install lab test unit notebooks bench robust media clean hub-install hub loadtest book slides assets wheelhouse
 
 $(STAMP): requirements.txt pyproject.toml scripts/install.sh
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "Python 3.11+ is needed, got %d.%d" % v[:2])'
@@ -23,6 +26,31 @@ $(STAMP): requirements.txt pyproject.toml scripts/install.sh
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# the book's Sphinx stack, the npm tarballs (reveal.js, MathJax) and a wheelhouse for the offline
+# install test are fetched here, with the network; the builds and tests then run offline
+BOOK_STAMP  := $(VENV)/.book-stamp
+TEST_WHEELS := build/wheelhouse/.complete
+$(BOOK_STAMP): requirements-book.txt $(STAMP)
+	VENV=$(VENV) bash scripts/install.sh requirements-book.txt
+	@touch $(BOOK_STAMP)
+
+assets: install
+	$(PY) scripts/npm_assets.py >/dev/null
+
+book: $(BOOK_STAMP) assets
+	bash scripts/offline.sh $(PY) scripts/build_book.py
+
+slides: install assets
+	bash scripts/offline.sh $(PY) scripts/build_slides.py
+
+wheelhouse: install
+	VENV=$(VENV) bash scripts/wheelhouse.sh
+
+$(TEST_WHEELS): requirements.txt requirements-book.txt $(STAMP)
+	rm -rf build/wheelhouse
+	VENV=$(VENV) WHEELHOUSE=build/wheelhouse bash scripts/wheelhouse.sh
+	@touch $(TEST_WHEELS)
 
 # The class server's packages (requirements-hub.txt) go into the same venv; the proxy from npm.
 $(HUB_STAMP): $(STAMP) requirements-hub.txt
@@ -43,7 +71,7 @@ loadtest: hub-install
 lab: install
 	bash scripts/lab.sh
 
-test: install hub-install
+test: install hub-install $(BOOK_STAMP) assets $(TEST_WHEELS)
 	bash scripts/offline.sh $(PY) -m pytest -rs tests notebooks --nbval-lax --nbval-current-env
 
 unit: install
@@ -62,4 +90,4 @@ media: install
 	$(PY) scripts/make_media.py
 
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache
+	rm -rf $(VENV) artifacts .pytest_cache build

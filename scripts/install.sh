@@ -18,6 +18,8 @@
 #                         https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple
 #   WHEELHOUSE=DIR        where to look for the offline wheels (default: wheelhouse)
 #   LAB_LOCALE=zh_CN      the default interface language written into overrides.json (en: English)
+#
+# `bash scripts/install.sh requirements-book.txt` installs one extra requirements file the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -25,31 +27,23 @@ VENV=${VENV:-.venv}
 WHEELHOUSE=${WHEELHOUSE:-wheelhouse}
 TORCH_INDEX=${TORCH_INDEX:-auto}
 LAB_LOCALE=${LAB_LOCALE:-zh_CN}
-CPU_INDEX=https://download.pytorch.org/whl/cpu
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install --disable-pip-version-check -q)
 
-# Prints the pip options for PyTorch's index (nothing when the default index is to be used).
-torch_index_args() {
-  local url=$TORCH_INDEX
-  case "$url" in
-    none|"") return 0 ;;
-    auto) [ "$(uname -s)" = Linux ] || return 0; url=$CPU_INDEX ;;
-  esac
-  # A few seconds at most, whatever the network does (DNS included): `timeout` kills the probe.
-  if timeout 6 "$PY" - "$url" >/dev/null 2>&1 <<'EOF'
-import sys, urllib.request
-urllib.request.urlopen(sys.argv[1].rstrip("/") + "/torch/", timeout=4).read(1)
-EOF
-  then
-    echo "install: torch from $url" >&2
-    echo "--extra-index-url $url"
+# `install.sh FILE`: only that extra requirements file (e.g. requirements-book.txt for `make book`).
+if [ $# -gt 0 ]; then
+  if compgen -G "$WHEELHOUSE/*.whl" >/dev/null; then
+    "${PIP[@]}" --no-index --find-links "$WHEELHOUSE" -r "$1"
   else
-    echo "install: $url did not answer within 6 s; using the default index (set TORCH_INDEX=none to skip this probe)" >&2
+    "${PIP[@]}" -r "$1"
   fi
-}
+  exit 0
+fi
+
+# torch_index_args: the pip options for PyTorch's index (probe with a few-second limit)
+source scripts/torch_index.sh
 
 if compgen -G "$WHEELHOUSE/*.whl" >/dev/null; then
   echo "install: from $WHEELHOUSE/ only (no network)" >&2

@@ -109,7 +109,7 @@ def jacobian_products(profiles: dict):
                     label=rf"上界 $(\gamma\sigma_{{\max}})^{{T-k}} = {s}^{{T-k}}$")
     ax.set_xlabel("k")
     ax.set_ylabel("谱范数（对数坐标）")
-    ax.legend(fontsize=10, ncol=2, loc="lower right")
+    ax.legend(fontsize=10, ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.02), frameon=False)
     return fig
 
 

@@ -110,3 +110,19 @@ def test_gated_profiles(kind):
     assert keep.grad_norm[0] > 10 * prof.grad_norm[0]     # gate ≈ 1 keeps the gradient alive
     if kind == "lstm":
         assert keep.extra["cell_grad_norm"].shape == (61,)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_input_grad_norm_equals_autograd(activation):
+    """U = I: ∂L/∂x_k of h_k = f(W h_{k−1} + x_k), L = vᵀh_T, against autograd."""
+    W = bptt.make_recurrent_matrix(6, 1.2, seed=1)
+    prof = bptt.rnn_gradient_profile(W, 15, activation=activation, input_scale=1.5, seed=2, with_jacobian=False)
+    g = bptt.generator(2)
+    z = (torch.randn(15, 6, generator=g, dtype=torch.float64) * 1.5).requires_grad_()
+    v = torch.randn(6, generator=g, dtype=torch.float64)
+    f = bptt.ACTIVATIONS[activation][0]
+    h = torch.zeros(6, dtype=torch.float64)
+    for t in range(15):
+        h = f(W @ h + z[t])
+    (h @ (v / v.norm())).backward()
+    np.testing.assert_allclose(prof.extra["input_grad_norm"], z.grad.norm(dim=1).numpy(), rtol=1e-10, atol=1e-300)

@@ -261,3 +261,29 @@ def test_status_never_wraps_inside_a_number():
     outside = re.sub(r"<[^>]*>", "", outside)               # tags such as <div style='font-size:1.05em'>
     assert outside.strip("；") == "", outside                # every clause (and number) sits in a nowrap span
     assert "e-" in html
+
+
+# ----------------------------------------------------------------------------- chapter 04's numbers, every offset
+CHAPTER_CASES = [   # (settings, check on the RNN's data): what notebook 04 asserts and its tips promise
+    (dict(scale=0.9), lambda d: d["ratio"] < 0.9 ** 100),
+    (dict(scale=1.5, activation="identity"), lambda d: d["ratio"] < 1e-4),
+    (dict(scale=1.1, mode="radius", activation="identity"), lambda d: d["ratio"] > 1e2),
+    (dict(scale=3.0, mode="radius", input_scale=1.0), lambda d: d["ratio"] > 1e3 and d["saturated_fraction"] < 0.2),
+    (dict(scale=3.0, mode="radius", input_scale=4.0), lambda d: d["ratio"] < 1e-5 and d["saturated_fraction"] > 0.25),
+    (dict(scale=3.0, activation="sigmoid"), lambda d: d["ratio"] < 0.75 ** 100),
+    (dict(scale=1.5), lambda d: d["ratio"] < 1e-3 and d["spectral_radius"] < 1),          # tip 1, exercise 4 (A)
+    (dict(scale=1.1, mode="radius", activation="identity", T=300), lambda d: d["ratio"] > 1e6),   # tip 3
+    (dict(scale=4.5, activation="sigmoid"), lambda d: d["gamma"] * d["sigma_max"] > 1),   # tip 5: reachable
+    (dict(scale=2.0, mode="radius", activation="identity", T=200, dtype="float32"), lambda d: len(d["inf_k"]) > 0),
+    (dict(scale=0.1, T=300, dtype="float32"), lambda d: len(d["zero_k"]) > 0),             # tip 6
+]
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_chapter_04_cases_hold_for_every_offset(offset, monkeypatch):
+    monkeypatch.setenv("SEQCOURSE_SEED", str(offset))
+    for settings, check in CHAPTER_CASES:
+        kw = {"T": 100, **settings}
+        assert widgets.SCALE_RANGE[0] <= kw["scale"] <= widgets.SCALE_RANGE[1]      # a slider can reach it
+        d = widgets.explorer_data(**kw)["rnn"]
+        assert check(d), (offset, settings, d["ratio"], d["saturated_fraction"])

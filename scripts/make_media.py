@@ -634,6 +634,101 @@ def lstm_vs_gru():
     return fig
 
 
+# ---------------------------------------------------------------- chapter 7
+@figure
+def seq2seq_attention():
+    fig, ax = canvas(10, 4.9)
+    y_in, y_h, y_out = 0.95, 2.0, 4.15
+    xe = [0.7 + 0.8 * i for i in range(4)]
+    enc = chain(ax, xe, y_h, [f"$h_{i + 1}$" for i in range(4)], w=0.52)
+    for x, t, hb in zip(xe, "8402", enc):
+        arrow(ax, box(ax, x, y_in, t, role="x", w=0.52, h=0.46), hb)
+    label(ax, (xe[0] + xe[-1]) / 2, 0.42, "编码器（读反转的 2048）", size=12, role="muted")
+    xd = [5.6 + 0.9 * j for j in range(4)]
+    dec = chain(ax, xd, y_h, [f"$s_{j + 1}$" for j in range(4)], w=0.56)
+    arrow(ax, enc[-1], dec[0], text="$c$", off=(0.0, 0.2))
+    for x, i, hb in zip(xd, ["<bos>", "二", "千", "零"], dec):
+        arrow(ax, box(ax, x, y_in, i, role="x", w=0.6, h=0.46, size=11 if "<" in i else 13), hb)
+    label(ax, (xd[0] + xd[-1]) / 2, 0.42, "解码器（输入：上一个字）", size=12, role="muted")
+    # step 2 (writing 千) looks back at every encoder state; the thickest line goes to the 千 digit
+    j = 1
+    ctx = node(ax, xd[j], 3.15, r"$\Sigma$", role="op", r=0.2)
+    weights = [0.04, 0.03, 0.05, 0.88]          # reversed input: the 千 digit "2" is read last
+    for hb, wgt in zip(enc, weights):
+        arrow(ax, hb, ctx, role="gate", lw=0.8 + 4.0 * wgt, bend=0.25)
+    label(ax, 3.55, 3.55, r"$a_{2i}=\mathrm{softmax}_i(s_2\cdot h_i/\sqrt{H})$", size=13, role="gate")
+    arrow(ax, dec[j], ctx)
+    out = box(ax, xd[j], y_out, "千", role="o", w=0.6, h=0.46)
+    arrow(ax, ctx, out, text=r"$\mathrm{ctx}_2=\sum_i a_{2i}h_i$", off=(1.25, 0.0))
+    label(ax, 5.0, 4.65, "注意力：写每个字时回看所有编码器状态，按权重 a 取加权平均（线越粗，权重越大）",
+          size=12)
+    return fig
+
+
+@figure
+def transformer_block():
+    fig, ax = canvas(10, 5.6)
+    cx = 3.4
+    area = box(ax, cx, 2.85, role="area", w=3.3, h=3.9, z=0)
+    x_in = box(ax, cx, 0.35, "输入 $x$（字向量 + 位置编码）", role="x", w=3.2, h=0.42, size=12)
+    ln1 = box(ax, cx, 1.35, "层归一化 LayerNorm", role="plain", w=2.4, h=0.4, size=12)
+    mha = box(ax, cx, 2.05, "多头自注意力（带掩码）", role="gate", w=2.4, h=0.48, size=12)
+    add1 = node(ax, cx, 2.75, "+", r=0.17)
+    ln2 = box(ax, cx, 3.35, "层归一化 LayerNorm", role="plain", w=2.4, h=0.4, size=12)
+    ffn = box(ax, cx, 4.0, "前馈网络（逐位置）", role="h", w=2.4, h=0.48, size=12)
+    add2 = node(ax, cx, 4.62, "+", r=0.17)
+    y_out = box(ax, cx, 5.3, "输出（形状与输入相同）", role="o", w=3.2, h=0.42, size=12)
+    arrow(ax, x_in, ln1)
+    arrow(ax, ln1, mha)
+    arrow(ax, mha, add1)
+    arrow(ax, add1, ln2)
+    arrow(ax, ln2, ffn)
+    arrow(ax, ffn, add2)
+    arrow(ax, add2, y_out)
+    # residual connections around each sub-layer
+    arrow(ax, (cx, 0.95), add1, via=[(cx - 1.45, 0.95), (cx - 1.45, 2.75)])
+    arrow(ax, (cx, 3.0), add2, via=[(cx - 1.45, 3.0), (cx - 1.45, 4.62)])
+    label(ax, cx - 1.58, 1.85, "残差", size=11, role="muted", ha="right")
+    label(ax, cx - 1.58, 3.8, "残差", size=11, role="muted", ha="right")
+    label(ax, cx + 1.75, 2.85, "× N", size=14, ha="left")
+    rows = [(r"自注意力：$\mathrm{softmax}(QK^\top/\sqrt{d}+M)\,V$", "ink"),
+            ("每个位置一步看到所有（允许的）位置", "muted"),
+            (r"前馈：$W_2\,\mathrm{GELU}(W_1 x)$，每个位置各算各的", "ink"),
+            ("残差 $x + F(x)$：梯度有一条直通的路", "muted"),
+            ("掩码 M 决定谁能看谁：", "ink"),
+            ("BERT 全部可见，GPT 只看过去", "muted")]
+    for k, (t, role) in enumerate(rows):
+        label(ax, 5.85, 4.7 - 0.62 * k, t, size=12, role=role, ha="left")
+    return fig
+
+
+@figure
+def attention_masks():
+    fig, ax = canvas(10, 4.6)
+    chars = "我打了他"
+    n, cell = 4, 0.62
+    for p, (title, sub, causal, x0) in enumerate((("BERT：双向", "编码器，每个字看所有字", False, 0.9),
+                                                  ("GPT：因果", "解码器，第 t 个字只看 1..t", True, 5.9))):
+        y0 = 0.5
+        label(ax, x0 + n * cell / 2, 4.2, title, size=15)
+        label(ax, x0 + n * cell / 2, 3.82, sub, size=12, role="muted")
+        for i in range(n):            # row i = the query (who looks)
+            for j in range(n):        # column j = the key (who is looked at)
+                allowed = not (causal and j > i)
+                box(ax, x0 + (j + 0.5) * cell, y0 + (n - i - 0.5) * cell, "", role="h" if allowed else "plain",
+                    w=cell - 0.06, h=cell - 0.06, round_=0.03, fill=allowed, dashed=not allowed, lw=1.2)
+            label(ax, x0 - 0.25, y0 + (n - i - 0.5) * cell, chars[i], size=13)
+            label(ax, x0 + (i + 0.5) * cell, y0 + n * cell + 0.22, chars[i], size=13)
+        label(ax, x0 + n * cell + 0.25, y0 + n * cell + 0.22, "被看", size=11, role="muted", ha="left")
+        label(ax, x0 - 0.55, y0 + n * cell / 2, "看\n的\n字", size=11, role="muted")
+    box(ax, 4.1, 1.55, "", role="h", w=0.3, h=0.3, round_=0.03, lw=1.2)
+    label(ax, 4.35, 1.55, "可以看", size=12, ha="left")
+    box(ax, 4.1, 1.0, "", role="plain", w=0.3, h=0.3, round_=0.03, fill=False, dashed=True, lw=1.2)
+    label(ax, 4.35, 1.0, "被遮住", size=12, ha="left")
+    label(ax, 8.9, 0.25, "nn.MultiheadAttention 的布尔掩码：True = 被遮住", size=11, role="muted", ha="right")
+    return fig
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "media", help="output folder (media/)")

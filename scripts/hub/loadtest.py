@@ -589,6 +589,17 @@ class LoadTest:
         self.tabs_closed = threading.Event()
         for s in everyone:
             s.keep_tab_open(self.tabs_closed)
+        culled_at: list[float] = []
+
+        def watch_idle():                 # when does the culler stop the idle student's server?
+            while not self.tabs_closed.wait(2):
+                try:
+                    if not idle.server_state():
+                        culled_at.append(time.monotonic())
+                        return
+                except Exception:
+                    pass
+        threading.Thread(target=watch_idle, daemon=True).start()
         if len(everyone) >= 2:
             self.check_isolation(everyone[0], everyone[1])
             self.check_isolation(everyone[1], everyone[0])
@@ -608,15 +619,16 @@ class LoadTest:
             if not (s.server_state() or {}).get("ready"):
                 raise LoadTestError(f"{s.name}'s server is gone although the student was working")
         limit = CULL_TIMEOUT + 4 * max(CULL_EVERY, ACTIVITY_INTERVAL) + 60
-        while idle.server_state():
+        while not culled_at:
             idle.check_deadline()
             if time.monotonic() - idle_started > limit:
                 raise LoadTestError(f"the idle student's server was not culled within {limit} s "
                                     f"(cull timeout {CULL_TIMEOUT} s)")
             time.sleep(2)
-        culled_after = time.monotonic() - idle_started
-        log(f"idle culler: the idle student's server was stopped (seen {culled_after:.0f} s after "
-            f"it was ready; cull timeout {CULL_TIMEOUT} s); the {len(everyone)} working ones were not")
+        culled_after = culled_at[0] - idle_started
+        log(f"idle culler: the idle student's server was stopped {culled_after:.0f} s after it was "
+            f"ready (cull timeout {CULL_TIMEOUT} s, checked every {CULL_EVERY} s); the "
+            f"{len(everyone[:self.n])} working students' servers were not")
         self.meter.stop()
         self.report(time.monotonic() - t_start)
         if self.cell_errors:

@@ -11,7 +11,7 @@ Models (``models=`` of both): "rnn" (h_k = f(W h_{k−1} + x_k), U = I), "lstm",
 is ‖∂L/∂x_k‖, flat in k, where the RNN's decays). Chapter 05 uses ("rnn", "lstm"), chapter 07
 ("rnn", "lstm", "attention").
 
-Size. The image is rendered at 1200 px wide (fonts 17-19 px in the image) and shown with CSS
+Size. The image is rendered at 1200 px wide (text 20-22 px in the image) and shown with CSS
 width 100% of the output area, so it fills the notebook's width and stays legible on a
 projector (1280x720, Presentation Mode); the sliders sit in two columns of half that width.
 
@@ -271,8 +271,9 @@ class ExplorerFigure:
     makes a full redraw slow).
 
     Size: ``width_px`` × ``height_px`` pixels; every text size is given in pixels of that image
-    (ticks 18, legend 18, axis titles 20 at the default 1200 px), so shown at the width of a
-    notebook on a 1280x720 projector (about 1100-1200 px) it reads like 16-18 px text.
+    (ticks 20, legend 20, axis titles 22 at the default 1200 px). Shown at the width of a
+    notebook on a 1280x720 projector (about 1150 px, or about 960 px with the file browser
+    open) it reads like 16-19 px text.
     """
 
     def __init__(self, models: tuple[str, ...], width_px: int = 1200, height_px: int = 560,
@@ -293,16 +294,16 @@ class ExplorerFigure:
         self.canvas = FigureCanvasAgg(self.fig)
         ax = self.ax = self.fig.add_subplot(1, 1, 1)
         ax.set_yscale("log")
-        ax.set_xlabel("时间步 k（损失 L 在最后一步 k = T 计算）", labelpad=pt(34), fontsize=pt(20))
+        ax.set_xlabel("时间步 k（损失 L 在最后一步 k = T 计算）", labelpad=pt(38), fontsize=pt(22))
         ylabel = (r"$\|\partial L/\partial h_k\|$（对数坐标）" if set(models) <= {"rnn", "lstm", "gru"}
                   else "梯度范数（对数坐标）")
-        ax.set_ylabel(ylabel, labelpad=pt(78), fontsize=pt(20))
+        ax.set_ylabel(ylabel, labelpad=pt(86), fontsize=pt(22))
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_locator(ticker.NullLocator())
             axis.set_minor_locator(ticker.NullLocator())
         ax.grid(False)
         self.pad = 8 * u
-        self.label_font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size=int(round(18 * u)))
+        self.label_font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size=int(round(20 * u)))
         lw = lambda px: pt(px)
         self.ygrid = [ax.axhline(1.0, color="0.85", lw=lw(1.2), animated=True) for _ in range(n_labels)]
         self.xgrid = [ax.axvline(0.0, color="0.85", lw=lw(1.2), animated=True) for _ in range(n_labels)]
@@ -328,11 +329,11 @@ class ExplorerFigure:
                               label="溢出为 inf（画在上边缘）"))
         ncol = 3 if len(handles) <= 6 else 4
         rows = -(-len(handles) // ncol)
-        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.02), fontsize=pt(18), ncol=ncol,
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.02), fontsize=pt(20), ncol=ncol,
                   frameon=False, borderaxespad=0.0, handlelength=1.8, columnspacing=1.2)
-        top = 1 - (rows * 27 * u + 22 * u) / height_px
-        self.fig.subplots_adjust(left=(118 * u) / width_px, right=1 - 24 * u / width_px, top=top,
-                                 bottom=(78 * u) / height_px)
+        top = 1 - (rows * 30 * u + 22 * u) / height_px
+        self.fig.subplots_adjust(left=(130 * u) / width_px, right=1 - 24 * u / width_px, top=top,
+                                 bottom=(84 * u) / height_px)
         self.canvas.draw()                           # once: everything except the animated artists
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
         self.full_redraws = 1

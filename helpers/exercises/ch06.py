@@ -1,7 +1,7 @@
 """Checkers for chapter 06 (GRU). Each prints one verdict line and returns a Verdict; none raises.
 
 1. ``check_gru_step(fn)``: one GRU step in PyTorch's layout; recognises the common slips.
-2. ``check_param_counts(answer)``: the parameter counts of ``nn.LSTM(30, 64)`` and ``nn.GRU(30, 64)``.
+2. ``check_param_counts(answer)``: the parameter counts of ``nn.LSTM(30, 64)``, ``nn.GRU(30, 64)``.
 3. ``check_gate_shift(answer, model, data)``: an experiment. The student shifts the update-gate
    bias of the trained adding-problem GRU by several amounts Δ and reports the test MSE for each;
    the checker re-measures every number on the same model and data, and says what the
@@ -10,16 +10,46 @@
 from __future__ import annotations
 
 import copy
+import re
+import unicodedata
 
 import torch
 
 from ..gru import gru_cell
-from ._core import (Verdict, answer_dtype, checker, close, read_int, read_number, read_tensor, run_student,
-                    unanswered, verdict)
+from ..env import generator
+from ._core import (Verdict, answer_dtype, checker, close, read_int, read_number, read_tensor,
+                    run_student, unanswered, verdict)
+
+
+LINE_WIDTH = 72        # display columns (a Chinese character counts 2): fits a projected notebook
+
+
+def width(text: str) -> int:
+    """Display width of ``text``: wide (Chinese) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fit(message: str, limit: int = LINE_WIDTH) -> str:
+    """Break a message into lines of at most ``limit`` columns, only after clause punctuation
+    (，；。：), so that the browser never has to wrap a line, let alone inside a number."""
+    lines, line = [], ""
+    for piece in re.split(r"(?<=[，；。：])", message):
+        if line and width(line + piece) > limit:
+            lines.append(line)
+            line = piece
+        else:
+            line += piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def say(ok: bool, message: str) -> Verdict:
+    """The verdict, its message broken into projector-width lines (see :func:`fit`)."""
+    return verdict(ok, fit(message))
 
 
 def _data(seed: int = 7, B: int = 3, I: int = 4, H: int = 5):
-    g = torch.Generator().manual_seed(seed)          # fixed test data of the checker (not a course seed)
+    g = generator(seed)                              # the checker's own test data
     r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
     return r(B, I), r(B, H), r(3 * H, I), r(3 * H, H), r(3 * H), r(3 * H)
 
@@ -84,18 +114,18 @@ def check_gru_step(fn):
         return _silent_false()
     dtype = answer_dtype(out)
     if close(got, right, dtype=dtype):
-        return verdict(True, "h̃ = tanh(W_in x + b_in + r⊙(W_hn h + b_hn))，"
+        return say(True, "h̃ = tanh(W_in x + b_in + r⊙(W_hn h + b_hn))，"
                              "h_t = z⊙h_{t−1} + (1−z)⊙h̃：与 torch.nn.GRU 一致。")
     if float(got.abs().max()) < 1e-6:
-        return verdict(False, "h_t 全是 0：是不是只建了输出张量，还没有把计算结果写进去（或返回了错的变量）？")
+        return say(False, "h_t 全是 0：是不是只建了输出张量，还没有把计算结果写进去（或返回了错的变量）？")
     for change, hint in GRU_MISTAKES:
         wrong = _gru_variant(*args, **change)
-        # a hint fires only for its own mistake: the answer matches that variant and not the right step
+        # a hint fires only for its own mistake: the answer matches that variant, not the right step
         if close(got, wrong, dtype=dtype) and not close(wrong, right, dtype=dtype):
-            return verdict(False, hint)
+            return say(False, hint)
     if close(got, args[1], dtype=dtype):
-        return verdict(False, "h_t 就是 h_{t−1}：新旧混合 h_t = z⊙h_{t−1} + (1−z)⊙h̃ 还缺候选那一项。")
-    return verdict(False, "数值不对（差最大 {:.3g}）。按 r, z, n 切块：r, z = σ(...)，"
+        return say(False, "h_t 就是 h_{t−1}：新旧混合 h_t = z⊙h_{t−1} + (1−z)⊙h̃ 还缺候选那一项。")
+    return say(False, "数值不对（差最大 {:.3g}）。按 r, z, n 切块：r, z = σ(...)，"
                           "h̃ = tanh(W_in x + b_in + r*(W_hn h + b_hn))，h_t = z*h + (1-z)*h̃。"
                    .format(float((got - right).abs().max())))
 
@@ -116,16 +146,16 @@ def gate_param_count(gates: int, I: int, H: int) -> int:
 
 @checker
 def check_param_counts(answer, case=PARAM_CASE):
-    """``answer``: {'lstm': n, 'gru': n}, the trainable numbers of nn.LSTM(I, H) and nn.GRU(I, H)."""
+    """``answer``: {'lstm': n, 'gru': n}, the trainable numbers of nn.LSTM(I, H), nn.GRU(I, H)."""
     if unanswered(answer):
         return _silent_false()
     I, H = case
     if not isinstance(answer, dict):
-        return verdict(False, "请给出一个字典 {'lstm': 整数, 'gru': 整数}，得到 "
+        return say(False, "请给出一个字典 {'lstm': 整数, 'gru': 整数}，得到 "
                               f"{type(answer).__name__}。")
     keys = {str(k).strip().lower(): v for k, v in answer.items()}
     if set(keys) != {"lstm", "gru"}:
-        return verdict(False, "请给出一个字典 {'lstm': 整数, 'gru': 整数}，得到的键是 "
+        return say(False, "请给出一个字典 {'lstm': 整数, 'gru': 整数}，得到的键是 "
                               f"{sorted(map(str, answer))}。")
     got = {}
     for kind in ("lstm", "gru"):
@@ -135,9 +165,10 @@ def check_param_counts(answer, case=PARAM_CASE):
         got[kind] = value
     right = {"lstm": gate_param_count(4, I, H), "gru": gate_param_count(3, I, H)}
     if got == right:
-        return verdict(True, f"LSTM 4·(HI + HH + 2H) = {right['lstm']}，GRU 3·(…) = {right['gru']}：GRU 少 1/4。")
+        return say(True, f"LSTM 4·(HI + HH + 2H) = {right['lstm']}，"
+                         f"GRU 3·(…) = {right['gru']}：GRU 少 1/4。")
     if got == {"lstm": right["gru"], "gru": right["lstm"]}:
-        return verdict(False, "两个数对调了：LSTM 有 4 块（i, f, g, o），GRU 有 3 块（r, z, n）。")
+        return say(False, "两个数对调了：LSTM 有 4 块（i, f, g, o），GRU 有 3 块（r, z, n）。")
     hints = []
     for kind, G in (("lstm", 4), ("gru", 3)):
         a = got[kind]
@@ -156,11 +187,12 @@ def check_param_counts(answer, case=PARAM_CASE):
         else:
             hints.append(f"{kind}：{a} 不对（应为 {G}·(HI + HH + 2H)）。每块：W_i* 是 H×I，"
                          "W_h* 是 H×H，再加两个偏置各 H 个。")
-    return verdict(False, " ".join(hints))
+    return say(False, " ".join(hints))
 
 
 # ----------------------------------------------------------------------------- exercise 3
-def shift_update_gate(model: torch.nn.Module, delta: float, block: int = 1, both: bool = False) -> torch.nn.Module:
+def shift_update_gate(model: torch.nn.Module, delta: float, block: int = 1,
+                      both: bool = False) -> torch.nn.Module:
     """A copy of an adding-problem GRU model whose update-gate bias b_hz is moved by ``delta``.
 
     PyTorch stacks r, z, n: block 1 (rows H..2H) is z. ``block`` and ``both`` (move b_iz too)
@@ -178,7 +210,7 @@ def shift_update_gate(model: torch.nn.Module, delta: float, block: int = 1, both
 
 @torch.no_grad()
 def gate_shift_mse(model: torch.nn.Module, delta: float, data: tuple, **kw) -> float:
-    """Test MSE of the model with its update-gate bias moved by ``delta`` (see shift_update_gate)."""
+    """Test MSE of the model with its update-gate bias moved by ``delta`` (shift_update_gate)."""
     x, y = data
     shifted = shift_update_gate(model, delta, **kw).eval()
     return float(torch.nn.functional.mse_loss(shifted(x), y))
@@ -204,7 +236,7 @@ def check_gate_shift(answer, model, data):
     if unanswered(answer):
         return _silent_false()
     if not isinstance(answer, dict) or len(answer) == 0:
-        return verdict(False, f"请给出字典 {{Δ: 测试 MSE}}，例如 {{-4: ..., 0: ..., 4: ...}}；得到 "
+        return say(False, f"请给出字典 {{Δ: 测试 MSE}}，例如 {{-4: ..., 0: ..., 4: ...}}；得到 "
                               f"{type(answer).__name__}。")
     measured = {}
     for key, value in answer.items():
@@ -217,26 +249,27 @@ def check_gate_shift(answer, model, data):
         measured[delta] = mse
     deltas = sorted(measured)
     if len(deltas) < 3 or 0.0 not in measured or deltas[0] >= 0 or deltas[-1] <= 0:
-        return verdict(False, "至少测三个 Δ：一个负的、0（不动）和一个正的，例如 -4, 0, 4；"
+        return say(False, "至少测三个 Δ：一个负的、0（不动）和一个正的，例如 -4, 0, 4；"
                               f"得到 Δ = {', '.join(f'{d:g}' for d in deltas)}。")
     for delta in deltas:
         true = gate_shift_mse(model, delta, data)
         if close(measured[delta], true, dtype=torch.float32):
             continue
         for kw, hint in GATE_SHIFT_SLIPS:
-            if close(measured[delta], gate_shift_mse(model, delta, data, **kw), dtype=torch.float32):
-                return verdict(False, f"Δ = {delta:g}：{hint}")
-        return verdict(False, f"Δ = {delta:g}：你报告 MSE {measured[delta]:.4g}，同一个模型重算得到 "
+            slip = gate_shift_mse(model, delta, data, **kw)
+            if close(measured[delta], slip, dtype=torch.float32):
+                return say(False, f"Δ = {delta:g}：{hint}")
+        return say(False, f"Δ = {delta:g}：你报告 MSE {measured[delta]:.4g}，同一个模型重算得到 "
                               f"{true:.4g}。要移的是 model.rnn.bias_hh_l0[H:2H]（在模型的副本上），"
                               "再在 (x_test, y_test) 上算 MSE。")
     base = measured[0.0]
     low, high = deltas[0], deltas[-1]
     worse = {d: measured[d] for d in (low, high) if measured[d] >= 2 * base + 0.01}
     if not worse:
-        return verdict(False, f"测量是对的，但这些 Δ 还看不出效果（MSE 都接近 {base:.4f}）："
+        return say(False, f"测量是对的，但这些 Δ 还看不出效果（MSE 都接近 {base:.4f}）："
                               "把 |Δ| 加大，例如 ±4。")
     sides = {low: "z 推向 0：每步都换成新候选，记住的数被冲掉",
              high: "z 推向 1：新数写不进状态"}
     found = "；".join(f"Δ = {d:g}（{sides[d]}）时 {m:.4f}" for d, m in worse.items())
-    return verdict(True, f"你的测量：Δ = 0 时 MSE {base:.4f}；{found}。"
+    return say(True, f"你的测量：Δ = 0 时 MSE {base:.4f}；{found}。"
                          "加法问题要求 z 只在标记处打开：把 z 固定在一边，模型就做不了这件事。")

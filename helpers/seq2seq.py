@@ -84,6 +84,49 @@ def number_to_chinese(n: int) -> str:
     return out
 
 
+def reading_alignment(numeral: str) -> list[int | None]:
+    """For each character of the reading, the index in ``numeral`` of the digit it names.
+
+    '2048' -> 二千零四十八 -> [0, 0, None, 2, 2, 3]: a digit and its unit (十百千) point at that
+    digit; 零, 万 and 亿 name no single digit (None). Used to score attention alignments.
+    """
+    if not (isinstance(numeral, str) and numeral.isdigit() and numeral.isascii()):
+        raise ValueError(f"numeral must be a string of digits 0-9, got {numeral!r}")
+    reading = number_to_chinese(int(numeral))
+    digits = str(int(numeral))
+    shift = len(numeral) - len(digits)                   # leading zeros in numeral
+    place = {}                                           # place value p -> index in numeral
+    for i in range(len(digits)):
+        place[len(digits) - 1 - i] = i + shift
+    out, p = [], len(digits) - 1                         # walk the reading, tracking the place
+    chars = list(reading)
+    j = 0
+    while j < len(chars):
+        ch = chars[j]
+        if ch in "零万亿":
+            out.append(None)
+            j += 1
+            continue
+        if ch == "十" and (j == 0 or chars[j - 1] in "零万亿"):
+            # a leading 十 (12 -> 十二): the digit 1 of the tens place, written as its unit alone
+            while int(digits[len(digits) - 1 - p]) == 0 or p % 4 != 1:
+                p -= 1
+            out.append(place[p])
+            p -= 1
+            j += 1
+            continue
+        d = DIGITS.index(ch)
+        while int(digits[len(digits) - 1 - p]) != d or (p > 0 and int(digits[len(digits) - 1 - p]) == 0):
+            p -= 1
+        out.append(place[p])
+        j += 1
+        if j < len(chars) and chars[j] in "十百千":
+            out.append(place[p])                         # the unit names the same digit
+            j += 1
+        p -= 1
+    return out
+
+
 def numeral_pairs(n: int, low: int = 0, high: int = 99_999, seed: int = 0) -> list[tuple[str, str]]:
     """``n`` distinct random numbers in [low, high] as (digits, reading) pairs, e.g. ('2048', '二千零四十八')."""
     checks.positive_int(n, "n")

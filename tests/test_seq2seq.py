@@ -147,3 +147,24 @@ def test_attention_seq2seq_shapes_weights_and_padding():
     padded = torch.cat([src, torch.zeros(8, 3, dtype=torch.long)], dim=1)
     assert torch.allclose(m(padded, src_len, tin), m(src, src_len, tin), atol=1e-6)
     assert len(s2s.translate(m, ["12", "7"], sv, tv, max_len=5)) == 2
+
+
+def test_reading_alignment_points_each_digit_and_unit_at_its_digit():
+    assert s2s.reading_alignment("2048") == [0, 0, None, 2, 2, 3]
+    assert s2s.reading_alignment("12") == [0, 1]
+    assert s2s.reading_alignment("100010") == [0, None, None, 4, 4]
+    r = __import__("random").Random(1)
+    units = {"十": 1, "百": 2, "千": 3}
+    for _ in range(2000):
+        n = str(r.randrange(1, 10 ** r.randint(1, 12)))
+        reading, align = s2s.number_to_chinese(int(n)), s2s.reading_alignment(n)
+        assert len(align) == len(reading)
+        for ch, i in zip(reading, align):
+            if ch in s2s.DIGITS[1:]:
+                assert s2s.DIGITS[int(n[i])] == ch, (n, reading, align)
+            elif ch in units:
+                assert (len(n) - 1 - i) % 4 == units[ch], (n, reading, align)
+            else:
+                assert i is None
+    with pytest.raises(ValueError):
+        s2s.reading_alignment("12a")

@@ -10,7 +10,7 @@
    them and the search ranks that chapter first for the term.
 4. sphinx-build writes build/book/html; open build/book/html/index.html (or serve the folder).
 
-    python scripts/build_book.py [--keep-going]   (make book runs it offline)
+    python scripts/build_book.py [--keep-going] [--reuse-executed]   (make book runs it offline)
 """
 from __future__ import annotations
 
@@ -103,7 +103,9 @@ def assemble() -> None:
 def main() -> int:
     keep_going = "--keep-going" in sys.argv[1:]
     t0 = time.perf_counter()
-    if execute_notebooks.main([]) and not keep_going:
+    if "--reuse-executed" in sys.argv[1:]:
+        pass                                  # the book from build/executed as it is (no re-run)
+    elif execute_notebooks.main([]) and not keep_going:
         raise SystemExit("book: a chapter failed to execute (see above); --keep-going builds the book "
                          "from the chapters that did")
     t1 = time.perf_counter()

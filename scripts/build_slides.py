@@ -8,10 +8,15 @@ Each cell's `metadata.slideshow.slide_type` decides its place (slide, subslide, 
 notes); a notebook with none gets a slide per `#`/`##` heading and a subslide per `###`.
 Open build/slides/index.html; in a deck: arrows / space to step, S for the speaker notes window,
 F for full screen, Esc for the overview.
+
+    python scripts/build_slides.py [--keep-going] [--reuse-executed]   (make slides runs it offline)
 """
 from __future__ import annotations
 
+import base64
 import html
+import mimetypes
+import re
 import json
 import shutil
 import sys
@@ -44,6 +49,26 @@ def default_slide_types(nb) -> int:
     return n
 
 
+MEDIA_REF = re.compile(r"""(?<=\]\()\.\./media/([\w.\-]+)(?=[)\s])|(?<=src=["'])\.\./media/([\w.\-]+)(?=["'])""")
+
+
+def embed_media(nb) -> int:
+    """Markdown figures (../media/NAME) become data: URIs, so each deck carries its figures."""
+    n = 0
+
+    def data_uri(m: re.Match) -> str:
+        nonlocal n
+        path = ROOT / "media" / (m.group(1) or m.group(2))
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        n += 1
+        return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = MEDIA_REF.sub(data_uri, cell.source)
+    return n
+
+
 def title(nb, fallback: str) -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
@@ -57,7 +82,9 @@ def main() -> int:
 
     keep_going = "--keep-going" in sys.argv[1:]
     t0 = time.perf_counter()
-    if execute_notebooks.main([]) and not keep_going:
+    if "--reuse-executed" in sys.argv[1:]:
+        pass                                  # decks from build/executed as it is (no re-run)
+    elif execute_notebooks.main([]) and not keep_going:
         raise SystemExit("slides: a chapter failed to execute (see above); --keep-going builds the decks "
                          "of the chapters that did")
     t1 = time.perf_counter()
@@ -67,11 +94,12 @@ def main() -> int:
     npm_assets.install_reveal(OUT / "reveal.js")
     npm_assets.install_mathjax(OUT / "mathjax")
     exporter = SlidesExporter(template_name="seqcourse_reveal", extra_template_basedirs=[str(TEMPLATES)],
-                              embed_images=True, exclude_input_prompt=True, exclude_output_prompt=True)
+                              reveal_url_prefix="reveal.js", exclude_input_prompt=True, exclude_output_prompt=True)
     rows = []
     for path in sorted(execute_notebooks.OUT.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         defaulted = default_slide_types(nb)
+        embed_media(nb)
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem,
                                                                           "path": str(ROOT / "notebooks")}})
         deck = OUT / f"{path.stem}.slides.html"

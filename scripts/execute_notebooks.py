@@ -85,8 +85,9 @@ def execute(path: Path) -> tuple[str, float]:
                 if not view:
                     continue
                 probe = nbformat.v4.new_code_cell(
-                    f"from helpers.static_frames import display_frames as _df\n_df({view['model_id']!r})")
+                    f"from helpers.static_frames import display_frames as _df\n_df({view['model_id']!r});")
                 client.execute_cell(probe, i, store_history=False)
+                nb.cells[i] = cell                   # nbclient stores the executed cell at index i
                 shown = [o for o in probe.outputs if o.get("output_type") == "display_data"]
                 if shown:
                     swaps[(i, j)] = shown

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,9 +97,19 @@ def install_mathjax(dest: Path) -> Path:
 
 
 def install_reveal(dest: Path) -> Path:
-    """reveal.js (dist/ and the speaker-notes plugin) in ``dest``."""
-    return extract("reveal.js", dest, lambda rel: rel.startswith("dist/") or rel.startswith("plugin/notes/")
-                   or rel == "LICENSE")
+    """reveal.js (dist/ and the speaker-notes plugin) in ``dest``.
+
+    Some themes (simple, sky, ...) @import web fonts from fonts.googleapis.com; those imports are
+    removed so that a deck makes no request outside itself (the text falls back to local fonts).
+    """
+    extract("reveal.js", dest, lambda rel: rel.startswith("dist/") or rel.startswith("plugin/notes/")
+            or rel == "LICENSE")
+    remote = re.compile(r"@import\s+url\(\s*['\"]?(?:https?:)?//[^)]*\)\s*;?")
+    for css in (dest / "dist" / "theme").glob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        if remote.search(text):
+            css.write_text(remote.sub("/* remote web font removed: offline deck */", text), encoding="utf-8")
+    return dest
 
 
 if __name__ == "__main__":

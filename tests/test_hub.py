@@ -4,7 +4,8 @@ scripts/bench.py, and the classroom load test (scripts/hub/loadtest.py) with sim
 The load test needs root (it creates temporary system users and removes them afterwards) and the
 hub packages (`make hub-install`, which `make test` runs). Outside CI it is skipped where those
 are missing; in CI (CI=true) a missing piece is a failure. SEQHUB_TEST_STUDENTS (default "1,4")
-sets the rounds: students working at the same time.
+sets the rounds: students working at the same time; SEQHUB_TEST_NOTEBOOKS (space separated)
+replaces the two notebooks (04_bptt, 05_lstm), e.g. to check the test itself with a tiny one.
 """
 import json
 import os
@@ -121,6 +122,8 @@ def test_classroom_load_test(capsys):
     prefix = "sqh" + secrets.token_hex(3)
     cmd = [str(VENV_BIN / "python"), str(HUB / "loadtest.py"), "--students", students,
            "--prefix", prefix, "--timeout", "1200"]
+    if os.environ.get("SEQHUB_TEST_NOTEBOOKS"):
+        cmd += ["--notebooks", *os.environ["SEQHUB_TEST_NOTEBOOKS"].split()]
     t0 = time.monotonic()
     with capsys.disabled():       # the table belongs in the test log
         print(f"\n$ {' '.join(cmd[1:])}", flush=True)

@@ -57,7 +57,8 @@ TEST_SEED_OFFSET = 10_000   # the test set is drawn from another seed than the t
 VAL_SEED_OFFSET = 20_000    # and the validation set (early stopping) from a third one
 
 __all__ = ["ADDING_BASELINE_MSE", "AddingModel", "KINDS", "adding_loss", "evaluate", "lstm_gates", "mark_positions",
-           "gate_summary", "memory_unit", "train_adding"]
+           "gate_summary", "memory_unit", "plot_memory_unit",
+           "plot_runs", "train_adding"]
 
 
 class AddingModel(nn.Module):
@@ -241,3 +242,56 @@ def memory_unit(summary: dict) -> int:
     of (i at the marks − i elsewhere) · (f between the marks), from :func:`gate_summary`."""
     score = (summary["i_marks"] - summary["i_rest"]) * summary["f_between"]     # (N, H)
     return int(np.argmax(np.nanmean(score, axis=0)))
+
+
+# ----------------------------------------------------------------------------- figures
+def plot_runs(runs: dict, baseline: float = ADDING_BASELINE_MSE):
+    """The spread of several seeds: ``runs`` = {kind: [(model, history, test_mse), ...]}.
+
+    Left: test MSE after every epoch, one line per run. Right: each run's final test MSE as a dot.
+    Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from .plotting import style
+
+    style()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2.2, 1]})
+    colors = {"rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green"}
+    for col, (kind, results) in enumerate(runs.items()):
+        for n, (_, history, mse) in enumerate(results):
+            curve = [m["test_mse"] for m in history.metrics]
+            left.semilogy(range(1, len(curve) + 1), curve, "o-", ms=3, lw=1.5, color=colors[kind], alpha=0.8,
+                          label=kind.upper() if n == 0 else None)
+            right.semilogy(col + 0.08 * (n - (len(results) - 1) / 2), mse, "o", ms=10, color=colors[kind])
+    for ax in (left, right):
+        ax.axhline(baseline, color="gray", ls="--", lw=1)
+    left.set_xlabel("训练轮数（epoch）")
+    left.set_ylabel("测试 MSE（对数轴）")
+    left.set_title("每条线是一个种子")
+    left.legend(title=f"灰色虚线：基线 {baseline:.3f}")
+    right.set_xticks(range(len(runs)), [k.upper() for k in runs])
+    right.set_xlim(-0.5, len(runs) - 0.5)
+    right.set_title("最终测试 MSE")
+    fig.tight_layout()
+    return fig
+
+
+def plot_memory_unit(gates: dict, x: torch.Tensor, unit: int, n: int = 0):
+    """Input and forget gate of one unit along sequence ``n``, the marked steps in red. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import style
+
+    style()
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    ax.plot(gates["i"][n, :, unit], "o-", ms=4, label=f"输入门 i（单元 {unit}）")
+    ax.plot(gates["f"][n, :, unit], "s-", ms=4, label=f"遗忘门 f（单元 {unit}）")
+    for m in mark_positions(x[n:n + 1])[0]:
+        ax.axvline(m, color="red", alpha=0.3, lw=6)
+    ax.set_xlabel("时间步 t（红色 = 被标记的位置）")
+    ax.set_ylabel("门的取值")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(loc="center right")
+    fig.tight_layout()
+    return fig

@@ -1,5 +1,9 @@
 """LSTM, written from its equations, with every bias the notes leave out (erratum E7).
 
+Hochreiter & Schmidhuber (1997) had no forget gate (C_t = C_{t-1} + i_t ⊙ g_t, i.e. f ≡ 1: the
+"constant error carousel"); Gers, Schmidhuber & Cummins (2000) added f_t, which is what
+``torch.nn.LSTM`` and this module compute.
+
 PyTorch stacks the four blocks of ``weight_ih`` / ``weight_hh`` / biases in the order
 i, f, g, o (input gate, forget gate, candidate, output gate); g is the notes' C̃_t::
 

@@ -286,3 +286,35 @@ def lstm_gate_trace(model: SentimentModel, text: str, vocab: Vocab) -> dict:
     out = {k: torch.stack(v).numpy() for k, v in trace.items()}
     out["chars"] = list(text)
     return out
+
+
+def plot_gate_trace(trace: dict, title: str = ""):
+    """Three panels along a review: mean i, f, o over the units; the forget gate of the 12 units
+    whose f varies most (heat map); P(好评) after each character. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import style
+
+    style()
+    chars = trace["chars"]
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True, gridspec_kw={"height_ratios": [1, 1.3, 0.9]})
+    for k, name in (("i", "输入门 i"), ("f", "遗忘门 f"), ("o", "输出门 o")):
+        axes[0].plot(trace[k].mean(1), "o-", ms=3, label=name)
+    axes[0].set_ylabel("单元平均")
+    axes[0].legend(ncol=3, loc="lower right")
+    axes[0].set_ylim(0, 1)
+    units = np.argsort(trace["f"].std(0))[-12:]                        # the 12 units whose f varies most
+    im = axes[1].imshow(trace["f"][:, units].T, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    axes[1].set_ylabel("单元")
+    axes[1].set_yticks([])
+    axes[1].grid(False)
+    fig.colorbar(im, ax=axes[1], pad=0.01, label="遗忘门 f")
+    axes[2].plot(trace["prob"], "o-", color="purple", ms=4)
+    axes[2].axhline(0.5, color="gray", ls="--")
+    axes[2].set_ylabel("P(好评)")
+    axes[2].set_ylim(0, 1)
+    axes[2].set_xticks(range(len(chars)), chars, fontsize=13)
+    axes[2].set_xlabel("评论中的字")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -161,3 +161,22 @@ def test_gate_summary_and_memory_unit_find_a_planted_memory_unit():
     assert s["i_marks"][:, 2] == pytest.approx(0.9) and s["i_rest"][:, 2] == pytest.approx(0.2)
     assert s["f_between"].shape == (N, H) and s["f_between"][:, 2] == pytest.approx(0.99)
     assert memory_unit(s) == 2
+
+
+def test_figures_draw_runs_and_a_memory_unit():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers.adding import lstm_gates, plot_memory_unit, plot_runs
+
+    kw = dict(n_train=64, n_test=16, epochs=2, hidden_size=4, progress=False)
+    runs = {"rnn": [train_adding("rnn", 6, **kw)], "lstm": [train_adding("lstm", 6, seed=s, **kw) for s in (0, 1)]}
+    fig = plot_runs(runs)
+    left, right = fig.axes
+    assert len(left.lines) == 3 + 1 and len(right.lines) == 3 + 1          # one per run, plus the baseline
+    x, _ = adding_problem(3, 6)
+    fig2 = plot_memory_unit(lstm_gates(runs["lstm"][0][0], x), x, unit=1, n=2)
+    assert len(fig2.axes[0].lines) == 2 + 2                                  # i and f, and the two marks
+    plt.close("all")

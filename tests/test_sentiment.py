@@ -129,3 +129,16 @@ def test_gate_trace_replays_the_trained_lstm(small):
         assert trace["prob"][-1] == pytest.approx(torch.sigmoid(model(x)).item(), abs=1e-5)
     with pytest.raises(TypeError, match="kind='lstm'"):
         sentiment.lstm_gate_trace(sentiment.SentimentModel("gru", 5), "好", small.vocab)
+
+
+def test_gate_trace_figure_has_one_tick_per_character(small):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    model, _, _ = sentiment.train_sentiment("lstm", small, epochs=1, embed_dim=8, hidden_size=6, progress=False)
+    trace = sentiment.lstm_gate_trace(model, "好不错。", small.vocab)
+    fig = sentiment.plot_gate_trace(trace, "标题")
+    assert [t.get_text() for t in fig.axes[2].get_xticklabels()] == list("好不错。")
+    plt.close("all")

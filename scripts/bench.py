@@ -6,6 +6,9 @@
 Per notebook it also prints what one student costs a class server (docs/classroom-server.md):
 - peak RSS (MB): the kernel process tree's peak resident memory (the kernel's own high-water mark
   VmHWM from /proc where there is one, and the tree's RSS sampled every 0.1 s, whichever is larger);
+- private (MB): the peak of the tree's unique set size (USS, sampled every 0.5 s): memory no
+  other process shares. Library code (torch's .so files) is shared by every kernel on a server,
+  so a class needs about one kernel's RSS once plus this much per student;
 - CPU (s): user + system CPU-seconds the kernel process tree spent on the Run All, kernel start
   included (sampled every 0.1 s and after every cell; a child that exits between two samples
   may be missed). Unlike the wall time, this number barely changes when the machine is busy.
@@ -54,6 +57,8 @@ class TreeMeter:
     def __init__(self, pid: int, interval: float = 0.1):
         self.pid, self.interval = pid, interval
         self.peak_rss = 0                       # bytes
+        self.peak_uss = 0                       # bytes, private memory (sampled less often)
+        self._n = 0
         self._cpu: dict[tuple[int, float], float] = {}   # (pid, create_time) -> CPU-seconds seen
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -78,7 +83,9 @@ class TreeMeter:
             procs = [root] + root.children(recursive=True)
         except psutil.Error:
             return
-        rss = 0
+        rss, uss = 0, 0
+        self._n += 1
+        with_uss = self._n % 5 == 1            # smaps is slow to read: every 5th sample
         with self._lock:
             for proc in procs:
                 try:
@@ -86,12 +93,15 @@ class TreeMeter:
                         times = proc.cpu_times()
                         rss += proc.memory_info().rss
                         key = (proc.pid, proc.create_time())
+                    if with_uss:
+                        uss += proc.memory_full_info().uss
                 except psutil.Error:
                     continue
                 # children_* holds what its exited (waited-for) children used
                 cpu = times.user + times.system + times.children_user + times.children_system
                 self._cpu[key] = max(self._cpu.get(key, 0.0), cpu)
             self.peak_rss = max(self.peak_rss, rss, _vm_hwm_bytes(self.pid))
+            self.peak_uss = max(self.peak_uss, uss)
 
     @property
     def cpu_seconds(self) -> float:
@@ -127,6 +137,7 @@ def run_notebook(path: Path) -> dict:
     meter = meters[0] if meters else None
     return {"notebook": path.name, "wall_s": seconds, "status": status,
             "peak_rss_mb": meter.peak_rss / 2**20 if meter else None,
+            "peak_private_mb": meter.peak_uss / 2**20 if meter else None,
             "cpu_s": meter.cpu_seconds if meter else None}
 
 
@@ -141,7 +152,8 @@ def main(argv: list[str]) -> int:
         json_path, argv = Path(argv[i + 1]), argv[:i] + argv[i + 2:]
     paths = [Path(a).resolve() for a in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}")
-    print(f"{'notebook':<28} {'wall time (s)':>13}  {'budget':>6}  {'peak RSS (MB)':>13}  {'CPU (s)':>7}  status")
+    print(f"{'notebook':<28} {'wall time (s)':>13}  {'budget':>6}  {'peak RSS (MB)':>13}  "
+          f"{'private (MB)':>12}  {'CPU (s)':>7}  status")
     total, total_cpu, failed, rows = 0.0, 0.0, 0, []
     for path in paths:
         row = run_notebook(path)
@@ -152,8 +164,9 @@ def main(argv: list[str]) -> int:
         failed += status != "ok"
         flag = "ok" if seconds < BUDGET_S else "OVER"
         print(f"{path.name:<28} {seconds:>13.1f}  {flag:>6}  {_num(row['peak_rss_mb'], 13, '.0f')}  "
-              f"{_num(row['cpu_s'], 7, '.1f')}  {status}", flush=True)
-    print(f"{'total':<28} {total:>13.1f}  {'':>6}  {'':>13}  {total_cpu:>7.1f}")
+              f"{_num(row['peak_private_mb'], 12, '.0f')}  {_num(row['cpu_s'], 7, '.1f')}  {status}",
+              flush=True)
+    print(f"{'total':<28} {total:>13.1f}  {'':>6}  {'':>13}  {'':>12}  {total_cpu:>7.1f}")
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(),

@@ -85,6 +85,7 @@ class MemoryMeter:
         self.peak_hub = 0               # bytes, hub + proxy + culler (the root-owned hub tree)
         self.peak_kernel = 0            # bytes, the largest single kernel seen (its VmHWM)
         self.peak_server = 0            # bytes, the largest single-user server (JupyterLab)
+        self.peak_server_uss = 0        # bytes, its private part (USS)
         mem = psutil.virtual_memory()
         self.base_used = mem.total - mem.available
         self.peak_used = self.base_used  # machine-wide, other programs included
@@ -121,6 +122,10 @@ class MemoryMeter:
             total += info["memory_info"].rss
             if info["cmdline"] and "jupyterhub-singleuser" in " ".join(info["cmdline"]):
                 self.peak_server = max(self.peak_server, info["memory_info"].rss)
+                try:
+                    self.peak_server_uss = max(self.peak_server_uss, proc.memory_full_info().uss)
+                except ps.Error:
+                    pass
             if info["cmdline"] and "ipykernel_launcher" in " ".join(info["cmdline"]):
                 try:
                     for line in open(f"/proc/{proc.pid}/status"):
@@ -674,7 +679,8 @@ class LoadTest:
               "library pages count once per process, so this errs on the high side")
         print(f"memory high-water marks: all students' processes {max(r['peak_students_mb'] for r in self.rows):.0f} MB "
               f"(servers + kernels), largest single kernel {m.peak_kernel / 2**20:.0f} MB, "
-              f"largest single-user server {m.peak_server / 2**20:.0f} MB, "
+              f"largest single-user server {m.peak_server / 2**20:.0f} MB "
+              f"({m.peak_server_uss / 2**20:.0f} MB private), "
               f"hub + proxy + culler {m.peak_hub / 2**20:.0f} MB")
         print(f"load test wall time {total:.0f} s (hub start, logins, spawns, checks and rounds)")
         out = ROOT / "artifacts" / "hub-loadtest.json"
@@ -683,6 +689,7 @@ class LoadTest:
             out.write_text(json.dumps({"rows": self.rows, "peak_kernel_mb": m.peak_kernel / 2**20,
                                        "peak_hub_mb": m.peak_hub / 2**20, "total_s": total,
                                        "peak_server_mb": m.peak_server / 2**20,
+                                       "peak_server_private_mb": m.peak_server_uss / 2**20,
                                        "cpus": os.cpu_count()}, indent=1))
         except OSError:
             pass

@@ -252,6 +252,7 @@ def plot_runs(runs: dict, baseline: float = ADDING_BASELINE_MSE):
     Returns the figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from .plotting import style
 
@@ -266,6 +267,7 @@ def plot_runs(runs: dict, baseline: float = ADDING_BASELINE_MSE):
             right.semilogy(col + 0.08 * (n - (len(results) - 1) / 2), mse, "o", ms=10, color=colors[kind])
     for ax in (left, right):
         ax.axhline(baseline, color="gray", ls="--", lw=1)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("训练轮数（epoch）")
     left.set_ylabel("测试 MSE（对数轴）")
     left.set_title("每条线是一个种子")

@@ -297,7 +297,8 @@ def plot_gate_trace(trace: dict, title: str = ""):
 
     style()
     chars = trace["chars"]
-    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True, gridspec_kw={"height_ratios": [1, 1.3, 0.9]})
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True, layout="constrained",
+                             gridspec_kw={"height_ratios": [1, 1.3, 0.9]})
     for k, name in (("i", "输入门 i"), ("f", "遗忘门 f"), ("o", "输出门 o")):
         axes[0].plot(trace[k].mean(1), "o-", ms=3, label=name)
     axes[0].set_ylabel("单元平均")
@@ -308,7 +309,7 @@ def plot_gate_trace(trace: dict, title: str = ""):
     axes[1].set_ylabel("单元")
     axes[1].set_yticks([])
     axes[1].grid(False)
-    fig.colorbar(im, ax=axes[1], pad=0.01, label="遗忘门 f")
+    fig.colorbar(im, ax=list(axes), pad=0.01, fraction=0.03, label="遗忘门 f（热图）")   # keeps the columns aligned
     axes[2].plot(trace["prob"], "o-", color="purple", ms=4)
     axes[2].axhline(0.5, color="gray", ls="--")
     axes[2].set_ylabel("P(好评)")
@@ -316,5 +317,4 @@ def plot_gate_trace(trace: dict, title: str = ""):
     axes[2].set_xticks(range(len(chars)), chars, fontsize=13)
     axes[2].set_xlabel("评论中的字")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig

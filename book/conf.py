@@ -45,3 +45,7 @@ mathjax_path = "mathjax/es5/tex-mml-chtml.js"
 # (遗忘门, 梯度消失, ...) are added as a user dictionary so they stay whole words.
 html_search_language = "zh"
 html_search_options = {"dict": str(HERE / "_search_dict.txt")}
+# Sphinx 9's zh search data (language_data.js) needs the English stemmer (two files Sphinx copies
+# into _static but does not load) and a ChineseStemmer it never defines (zh-stemmer.js, ours).
+html_js_files = [("base-stemmer.js", {"priority": 100}), ("english-stemmer.js", {"priority": 101}),
+                 ("zh-stemmer.js", {"priority": 102})]

@@ -38,7 +38,8 @@ def newest(paths) -> float:
 
 def build_if_stale(script: str, product: Path, sources: list[Path]) -> None:
     """Run scripts/<script> when ``product`` is missing or older than any file under ``sources``."""
-    files = [f for s in sources for f in ([s] if s.is_file() else s.rglob("*"))]
+    files = [f for s in sources for f in ([s] if s.is_file() else s.rglob("*"))
+             if "__pycache__" not in f.parts and ".ipynb_checkpoints" not in f.parts]
     if product.exists() and (product.stat().st_mtime >= newest(files) or os.environ.get("SEQCOURSE_REUSE_BUILD")):
         return                      # SEQCOURSE_REUSE_BUILD=1: test the existing build as it is
     subprocess.run([sys.executable, str(ROOT / "scripts" / script)], cwd=ROOT, check=True, timeout=1500)

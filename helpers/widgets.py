@@ -11,7 +11,7 @@ Models (``models=`` of both): "rnn" (h_k = f(W h_{k−1} + x_k), U = I), "lstm",
 is ‖∂L/∂x_k‖, flat in k, where the RNN's decays). Chapter 05 uses ("rnn", "lstm"), chapter 07
 ("rnn", "lstm", "attention").
 
-Size. The image is rendered at 1200 px wide (text 20-22 px in the image) and shown with CSS
+Size. The image is rendered at 1000 px wide (text 20-22 px in the image) and shown with CSS
 width 100% of the output area, so it fills the notebook's width and stays legible on a
 projector (1280x720, Presentation Mode); the sliders sit in two columns of half that width.
 
@@ -271,12 +271,12 @@ class ExplorerFigure:
     makes a full redraw slow).
 
     Size: ``width_px`` × ``height_px`` pixels; every text size is given in pixels of that image
-    (ticks 20, legend 20, axis titles 22 at the default 1200 px). Shown at the width of a
-    notebook on a 1280x720 projector (about 1150 px, or about 960 px with the file browser
-    open) it reads like 16-19 px text.
+    (ticks 20, legend 20, axis titles 22 at the default 1000 px). The widget shows it at the
+    output area's width: measured in JupyterLab at 1280x720 in Presentation Mode, 802 px with
+    the file browser open (ticks ≈ 16 px) and 1054 px with it closed (≈ 21 px).
     """
 
-    def __init__(self, models: tuple[str, ...], width_px: int = 1200, height_px: int = 560,
+    def __init__(self, models: tuple[str, ...], width_px: int = 1000, height_px: int = 480,
                  dpi: int = 100, n_labels: int = 9):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -288,7 +288,7 @@ class ExplorerFigure:
 
         style()
         self.models = models
-        u = width_px / 1200                                  # text and lines scale with the width
+        u = width_px / 1000                                  # text and lines scale with the width
         pt = lambda px: px * u * 72 / dpi                    # pixels of the image -> points
         self.fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
@@ -423,7 +423,7 @@ class Explorer:
         self.controls = [self.scale, self.T, self.mode, self.activation, self.input_scale, self.dtype]
         if any(m in ("lstm", "gru") for m in self.models):
             self.controls.append(self.gate_bias)
-        # the image fills the output area's width (it is rendered at 1200 px, so it stays sharp)
+        # the image fills the output area's width (it is rendered at 1000 px, so it stays sharp)
         self.image = w.Image(format="jpeg", layout=w.Layout(width="100%", height="auto"))
         self.status = w.HTML(layout=w.Layout(width="100%"))
         self.figure = ExplorerFigure(self.models)

@@ -245,7 +245,8 @@ def test_widget_with_attention():
 def test_image_is_rendered_large_and_fills_the_output_width():
     ex = widgets.gradient_explorer().explorer
     w, h = Image.open(io.BytesIO(ex.image.value)).size
-    assert w >= 1100 and h >= 500
+    assert w >= 1000 and h >= 450
+    assert ex.figure.label_font.size / w * 800 >= 16       # 16 px or more even when shown 800 px wide
     assert ex.image.layout.width == "100%"
     assert ex.figure.label_font.size >= 16                  # tick labels: 16 px or more in the image
     assert all(c.layout.width in ("98%", None, "auto") for c in ex.controls)

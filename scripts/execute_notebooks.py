@@ -111,7 +111,7 @@ def execute(path: Path) -> tuple[str, float]:
     nb.metadata.pop("widgets", None)
     nb.metadata["seqcourse_build"] = {"source_sha256": source_hash(path)}
     OUT.mkdir(parents=True, exist_ok=True)
-    tmp = OUT / (path.name + ".tmp")
+    tmp = OUT / f"{path.name}.{os.getpid()}.tmp"
     nbformat.write(nb, tmp)
     tmp.replace(OUT / path.name)
     return path.name, time.perf_counter() - t0

@@ -2,6 +2,7 @@
 serve a folder on 127.0.0.1, and watch a Playwright page for failed and outside requests."""
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
 import os
@@ -40,9 +41,13 @@ def build_if_stale(script: str, product: Path, sources: list[Path]) -> None:
     """Run scripts/<script> when ``product`` is missing or older than any file under ``sources``."""
     files = [f for s in sources for f in ([s] if s.is_file() else s.rglob("*"))
              if "__pycache__" not in f.parts and ".ipynb_checkpoints" not in f.parts]
-    if product.exists() and (product.stat().st_mtime >= newest(files) or os.environ.get("SEQCOURSE_REUSE_BUILD")):
-        return                      # SEQCOURSE_REUSE_BUILD=1: test the existing build as it is
-    subprocess.run([sys.executable, str(ROOT / "scripts" / script)], cwd=ROOT, check=True, timeout=1500)
+    lock_path = ROOT / "build" / ".build.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:          # pytest-xdist: the book and the slides share build/executed
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if product.exists() and (product.stat().st_mtime >= newest(files) or os.environ.get("SEQCOURSE_REUSE_BUILD")):
+            return                  # SEQCOURSE_REUSE_BUILD=1: test the existing build as it is
+        subprocess.run([sys.executable, str(ROOT / "scripts" / script)], cwd=ROOT, check=True, timeout=1500)
 
 
 def outside_references(folder: Path) -> list[str]:

@@ -411,7 +411,7 @@ class Explorer:
         self.T = w.IntSlider(value=v["T"], min=10, max=300, step=10, description="序列长度 T", style=style, layout=lay)
         self.mode = w.ToggleButtons(options=[("σ_max（最大奇异值）", "sigma"), ("ρ（谱半径）", "radius")],
                                     value=v["mode"], description="尺度指的是",
-                                    style={**style, "button_width": "11em"})
+                                    style={**style, "button_width": "auto"})
         self.activation = w.Dropdown(options=list(EXPLORER_ACTIVATIONS), value=v["activation"],
                                      description="激活函数 f", style=style, layout=w.Layout(width="auto"))
         self.input_scale = w.FloatSlider(value=v["input_scale"], min=0.0, max=5.0, step=0.1, description="输入尺度",

@@ -119,31 +119,55 @@ def is_dirty(page) -> bool:
     return page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
 
 
+CELL_STATE = """() => {
+    const w = window.jupyterapp.shell.currentWidget;
+    const code = w.content.widgets.filter(c => c.model.type === 'code');
+    const k = w.sessionContext.session && w.sessionContext.session.kernel;
+    return {total: code.length, done: code.filter(c => c.model.executionCount !== null).length,
+            status: k ? k.status : 'none'};
+}"""
+
+
 def run_all(page, n_code: int, timeout_s: float = 240, shots: Path | None = None) -> None:
-    """Run All Cells and wait until every code cell has a numbered prompt.
+    """Run All Cells and wait until every code cell has run (an execution count in the model:
+    folded cells show no prompt) and the kernel is idle again.
 
     Seen once on a fresh machine: the first Run All right after the kernel started executed
-    nothing (every prompt stayed "[ ]"), so it is retried until a cell starts.
+    nothing, so it is retried until a cell starts. Fails early when the kernel has gone idle
+    with cells left unrun (Run All stops at a cell that raised).
     """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     for attempt in range(4):
         command(page, "notebook:run-all-cells")
-        try:
-            page.wait_for_function(
-                """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-                         .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))""", timeout=20_000)
-            break
-        except PlaywrightTimeout:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            state = page.evaluate(CELL_STATE)
+            if state["done"] > 0 or state["status"] == "busy":
+                break
+            page.wait_for_timeout(200)
+        else:
             if shots:
                 page.screenshot(path=str(shots / f"run_all_attempt_{attempt + 1}_did_not_start.png"))
+            continue
+        break
     else:
         raise AssertionError("Run All Cells did not start any cell in 4 attempts")
-    page.wait_for_function(
-        """n => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
-            return prompts.length === n && prompts.every(t => /\\[\\d+\\]/.test(t));
-        }""", arg=n_code, timeout=timeout_s * 1000)
+    deadline, idle_since = time.time() + timeout_s, None
+    while True:
+        state = page.evaluate(CELL_STATE)
+        if state["total"] != n_code:
+            raise AssertionError(f"the notebook shows {state['total']} code cells, the file has {n_code}")
+        if state["status"] == "idle":
+            if state["done"] == n_code:
+                return
+            idle_since = idle_since or time.time()
+            if time.time() - idle_since > 10:
+                raise AssertionError(f"the kernel is idle with {n_code - state['done']} of {n_code} cells not run "
+                                     f"(a cell raised?): {error_outputs(page)[:1]}")
+        else:
+            idle_since = None
+        if time.time() > deadline:
+            raise AssertionError(f"Run All did not finish in {timeout_s} s ({state['done']}/{n_code} cells ran)")
+        page.wait_for_timeout(300)
 
 
 def error_outputs(page) -> list[str]:

@@ -104,13 +104,14 @@ def command(page, cmd: str, args: dict | None = None) -> None:
 
 def open_notebook(page, base: str, token: str, rel: str, n_code: int) -> None:
     """Open ``rel`` and wait until its kernel is idle and every code cell is rendered."""
-    page.goto(f"{base}/lab/tree/{rel}?token={token}")
+    page.goto(f"{base}/lab/tree/{rel}?reset&token={token}")     # reset: no tab of an earlier notebook
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=90_000)
     page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
         const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
         return w.sessionContext.isReady && k && k.status === 'idle'; }""", timeout=120_000)
-    page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-CodeCell').length === n",
+    page.wait_for_function("""n => window.jupyterapp.shell.currentWidget.node
+                                   .querySelectorAll('.jp-CodeCell').length === n""",
                            arg=n_code, timeout=120_000)
 
 
@@ -233,7 +234,9 @@ def full_screenshot(page, path: Path, width: int = 1400, max_height: int = 16000
                                       return n ? n.scrollHeight : 1000; }""")
     old = page.viewport_size
     page.set_viewport_size({"width": width, "height": int(min(max_height, height + 200))})
-    page.wait_for_timeout(500)
+    page.evaluate("""() => document.querySelectorAll('.jp-NotebookPanel .jp-WindowedPanel-outer, .jp-Notebook')
+                             .forEach(e => { e.scrollTop = 0; })""")
+    page.wait_for_timeout(800)
     page.screenshot(path=str(path))
     page.set_viewport_size(old)
 

@@ -1,7 +1,7 @@
 # The course's commands. Only Python 3.11 (or newer) is needed; everything else installs here.
 #   make lab     set up (first time) and open the course in JupyterLab (127.0.0.1, with a token)
-#   make test    set up and run every test: unit tests, browser test, and every notebook (nbval)
-#   make bench   run each notebook in a fresh kernel and print wall times and widget latency
+#   make test    set up and run every test: unit, browser, book, slides, hub, wheelhouse, nbval, robust
+#   make bench   each notebook in a fresh kernel: wall time, memory, CPU; explorer latency in kernel and browser
 #   make media   redraw every figure in media/
 #   make robust  run every notebook under 5 seed offsets and 2 threads; report every asserted number
 #   make book    the offline HTML book of every chapter (build/book/html/index.html)
@@ -71,8 +71,14 @@ loadtest: hub-install
 lab: install
 	bash scripts/lab.sh
 
+# make test: the book and the slides are built first (one offline execution of every chapter, which
+# their tests then check), then every test file on both cores (a notebook's nbval cells stay on one
+# worker), then every notebook under 5 seed offsets and 2 threads (make robust).
 test: install hub-install $(BOOK_STAMP) assets $(TEST_WHEELS)
-	bash scripts/offline.sh $(PY) -m pytest -rs tests notebooks --nbval-lax --nbval-current-env
+	bash scripts/offline.sh $(PY) scripts/build_book.py
+	bash scripts/offline.sh $(PY) scripts/build_slides.py
+	bash scripts/offline.sh $(PY) -m pytest -rs -n 2 --dist loadfile tests notebooks --nbval-lax --nbval-current-env
+	bash scripts/offline.sh $(PY) scripts/robust.py
 
 unit: install
 	$(PY) -m pytest -rs tests
@@ -82,6 +88,7 @@ notebooks: install
 
 bench: install
 	bash scripts/offline.sh $(PY) scripts/bench.py
+	bash scripts/offline.sh $(PY) scripts/bench_browser.py
 
 robust: install
 	bash scripts/offline.sh $(PY) scripts/robust.py

@@ -503,7 +503,7 @@ def lstm_cell():
         (5.3, 1.2, r"$C_t = f_t \odot C_{t-1} + i_t \odot g_t$"),
         (5.3, 0.8, r"$h_t = o_t \odot \tanh(C_t)$"),
     ])
-    label(ax, 0.3, 0.3, r"$g_t$ 即笔记里的 $\tilde{C}_t$。PyTorch 按 i, f, g, o 的顺序堆叠四组权重，"
+    label(ax, 0.3, 0.3, r"$g_t$ 即讲义里的 $\tilde{C}_t$。PyTorch 按 i, f, g, o 的顺序堆叠四组权重，"
           "每个门都有 x 的权重、h 的权重和两个偏置 b_ih、b_hh", size=11, role="muted", ha="left")
     return fig
 

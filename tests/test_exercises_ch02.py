@@ -9,10 +9,10 @@ import torch
 from helpers.exercises import ch02
 from helpers.vocab import Vocab
 
+from exercise_table import run_checker
 
-def _run(capsys, fn, *args):
-    ok = fn(*args)
-    return bool(ok), capsys.readouterr().out
+
+_run = run_checker      # (capsys, checker, *args) -> (bool, printed text); the checker returns a Verdict
 
 
 # ----------------------------------------------------------------------------- exercise 1

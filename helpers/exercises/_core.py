@@ -75,6 +75,11 @@ def verdict(ok: bool, message: str = "") -> Verdict:
     return Verdict(ok, message)
 
 
+def quiet_false() -> Verdict:
+    """A falsy verdict whose message a reader (read_*, run_student, unanswered) already printed."""
+    return Verdict(False)
+
+
 def unanswered(answer) -> bool:
     """True (after printing a reminder) if the student left the placeholder None."""
     if answer is None:

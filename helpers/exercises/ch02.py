@@ -19,12 +19,9 @@ import torch
 from ..embedding import domain_cosines
 from ..env import generator
 from ..vocab import Vocab
-from ._core import Verdict, checker, describe, read_tensor, run_student, unanswered, verdict
+from ._core import (Verdict, checker, describe, quiet_false, read_tensor, run_student, unanswered,
+                   verdict)
 
-
-def _quiet_false() -> Verdict:
-    """A falsy verdict whose message a reader (read_*, run_student, unanswered) already printed."""
-    return Verdict(False)
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -52,7 +49,7 @@ def check_word_to_index(fn):
         ok, result = run_student(fn, (case,), "fn(sentences)",
                                  "提示：先用 collections.Counter 数次数，再排序。")
         if not ok:
-            return _quiet_false()
+            return quiet_false()
         got = _as_mapping(result)
         if got is None:
             return verdict(False, f"函数应返回一个字典 {{词: 索引}}，得到 {describe(result)}。")
@@ -136,7 +133,7 @@ def check_most_similar(fn):
         ok, result = run_student(fn, (vectors, i, k), "fn(vectors, i, k)",
                                  "提示：先把每行除以它的长度 vectors.norm(dim=1, keepdim=True)。")
         if not ok:
-            return _quiet_false()
+            return quiet_false()
         try:
             got = [int(j) for j in (result.tolist() if hasattr(result, "tolist") else result)]
         except (TypeError, ValueError):
@@ -175,12 +172,12 @@ def check_shuffled_contexts(answer, real_vectors, vocab: Vocab, domains: dict) -
     margin must be small (|margin| < 0.15) and well below the real one (by at least 0.15).
     """
     if unanswered(answer):
-        return _quiet_false()
+        return quiet_false()
     real = read_tensor(real_vectors, what="real_vectors")
     shape = tuple(real.shape) if real is not None else None
     vectors = read_tensor(answer, shape, what="你训练出的词向量")
     if vectors is None or real is None:
-        return _quiet_false()
+        return quiet_false()
     if float(vectors.norm(dim=1)[2:].min()) == 0.0:
         return verdict(False, "有的词向量全是 0：是不是把上下文向量 u（初始化为 0）交上来了？请交 model.vectors。")
     if torch.allclose(vectors, real):

@@ -17,13 +17,9 @@ import torch
 from ..data import words_to_bmes
 from ..env import generator
 from ..rnn import rnn_cell
-from ._core import (Verdict, answer_dtype, checker, close, describe, read_int, read_number, read_tensor, read_text,
-                    run_student, unanswered, verdict)
+from ._core import (Verdict, answer_dtype, checker, close, describe, quiet_false, read_int,
+                   read_number, read_tensor, read_text, run_student, unanswered, verdict)
 
-
-def _quiet_false() -> Verdict:
-    """A falsy verdict whose message a reader (read_*, run_student, unanswered) already printed."""
-    return Verdict(False)
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -41,10 +37,10 @@ def check_param_count(answer, input_size: int = 10, hidden_size: int = 20, num_l
                       bidirectional: bool = True) -> Verdict:
     """How many numbers does ``nn.RNN(10, 20, num_layers=2, bidirectional=True)`` learn?"""
     if unanswered(answer):
-        return _quiet_false()
+        return quiet_false()
     answer = read_int(answer, "参数的个数")
     if answer is None:
-        return _quiet_false()
+        return quiet_false()
     right = rnn_param_count(input_size, hidden_size, num_layers, bidirectional)
     if answer == right:
         return verdict(True, f"{right} 个参数。")
@@ -72,11 +68,11 @@ def check_rnn_step(fn) -> Verdict:
     b = torch.randn(H, generator=g, dtype=torch.float64)
     ok, out = run_student(fn, (x, h, U, W, b), "fn(x, h, U, W, b)", "提示：x 是 (B, I)，U 是 (H, I)，所以写 x @ U.T。")
     if not ok:
-        return _quiet_false()
+        return quiet_false()
     right = rnn_cell(x, h, U, W, b, None)
     got = read_tensor(out, tuple(right.shape), "返回的 h_t")
     if got is None:
-        return _quiet_false()
+        return quiet_false()
     dtype = answer_dtype(out)
     if close(got, right, dtype=dtype):
         return verdict(True, "h_t = tanh(U x_t + W h_{t-1} + b)，和 helpers.rnn.rnn_cell 一致。")
@@ -104,10 +100,10 @@ BMES_EXAMPLE = ["我们", "是", "共产主义", "接班人"]
 def check_bmes(answer, words=tuple(BMES_EXAMPLE)) -> Verdict:
     """The BMES tag string of ``words`` (default: 我们 / 是 / 共产主义 / 接班人)."""
     if unanswered(answer):
-        return _quiet_false()
+        return quiet_false()
     answer = read_text(answer, "BMES 标签串")
     if answer is None:
-        return _quiet_false()
+        return quiet_false()
     answer = answer.replace(" ", "").replace("/", "")
     right = words_to_bmes(list(words))
     if answer == right:
@@ -147,7 +143,7 @@ def check_half_hidden(model, f1_change, full_model, texts, gold, vocab) -> Verdi
     from ..segmentation import segment, word_prf
 
     if unanswered(model):
-        return _quiet_false()
+        return quiet_false()
     rnn, full_rnn = _rnn_of(model), _rnn_of(full_model)
     if full_rnn is None:
         return verdict(False, f"full_model 应是本章训练好的 RNNTagger，得到 {describe(full_model)}。")
@@ -160,10 +156,10 @@ def check_half_hidden(model, f1_change, full_model, texts, gold, vocab) -> Verdi
         return verdict(False, "只改隐藏维度：方向数和层数要和原模型一样（比较才公平），"
                               f"原模型 bidirectional={full_rnn.bidirectional}、num_layers={full_rnn.num_layers}。")
     if unanswered(f1_change):
-        return _quiet_false()
+        return quiet_false()
     change = read_number(f1_change, "F1 的变化")
     if change is None:
-        return _quiet_false()
+        return quiet_false()
     f1_full = word_prf(gold, segment(full_model, texts, vocab))["f1"]
     f1_half = word_prf(gold, segment(model, texts, vocab))["f1"]
     measured = f1_half - f1_full

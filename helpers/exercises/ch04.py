@@ -19,13 +19,9 @@ import math
 import torch
 
 from ..env import generator
-from ._core import (Verdict, answer_dtype, checker, close, describe, read_bools, read_number, read_text, read_tensor,
-                    run_student, unanswered, verdict)
+from ._core import (answer_dtype, checker, close, describe, quiet_false, read_bools,
+                   read_number, read_tensor, read_text, run_student, unanswered, verdict)
 
-
-def ok_false() -> Verdict:
-    """A falsy verdict whose message a reader (read_*, run_student, unanswered) already printed."""
-    return Verdict(False)
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -44,11 +40,11 @@ def check_delta_step(fn):
     W = torch.randn(H, H, generator=g, dtype=torch.float64)
     ok, out = run_student(fn, (d, h, W), "fn(delta_next, h_k, W)", "提示：delta_next 是 (B, H)，W 是 (H, H)。")
     if not ok:
-        return ok_false()
+        return quiet_false()
     right = delta_step(d, h, W)
     got = read_tensor(out, tuple(right.shape), "函数的返回值")
     if got is None:
-        return ok_false()
+        return quiet_false()
     dtype = answer_dtype(out)
     if close(got, right, dtype=dtype):
         return verdict(True, "δ_{t,k} = (1 − h_k²) ⊙ Wᵀ δ_{t,k+1}。")
@@ -87,10 +83,10 @@ def must_vanish(sigma: float, activation: str) -> bool:
 def check_must_vanish(answer, cases=VANISH_CASES):
     """``answer``: a list of True/False, one per case: does γ·σ_max < 1 *guarantee* vanishing?"""
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     got = read_bools(answer, len(cases), "答案")
     if got is None:
-        return ok_false()
+        return quiet_false()
     right = [must_vanish(s, a) for s, _, a in cases]
     if got == right:
         return verdict(True, "只有 γ·σ_max < 1 才“保证”消失；≥ 1 时可能爆炸，也可能因饱和而消失。")
@@ -129,11 +125,11 @@ def clipped(grads: dict, max_norm: float) -> dict:
 def check_clipped_grad(answer, grads=CLIP_GRADS, max_norm=CLIP_MAX_NORM):
     """``answer``: the 2×2 gradient of W after ``clip_grad_norm_([W, b], max_norm)``."""
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     gW = torch.as_tensor(grads["W"], dtype=torch.float64)
     got = read_tensor(answer, tuple(gW.shape), "W 的梯度")
     if got is None:
-        return ok_false()
+        return quiet_false()
     right = clipped(grads, max_norm)["W"]
     dtype = answer_dtype(answer)
     total = math.sqrt(sum(float(torch.as_tensor(g, dtype=torch.float64).pow(2).sum()) for g in grads.values()))
@@ -160,10 +156,10 @@ def check_clipped_grad(answer, grads=CLIP_GRADS, max_norm=CLIP_MAX_NORM):
 def check_clip_factor(answer, grad_norm: float = 250.0, max_norm: float = 5.0):
     """Kept for older notebooks: the single clipping factor min(1, max_norm / ‖g‖)."""
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     value = read_number(answer, "裁剪因子")
     if value is None:
-        return ok_false()
+        return quiet_false()
     right = min(1.0, max_norm / grad_norm)
     if abs(value - right) < 1e-3 * right:
         return verdict(True, f"所有分量乘以 max_norm/‖g‖ = {right:g}：方向不变，长度变成 {max_norm:g}。")
@@ -237,10 +233,10 @@ def check_vanish_experiment(answer):
     from ..widgets import DEFAULTS, explorer_data
 
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     read = _read_settings(answer)
     if read is None:
-        return ok_false()
+        return quiet_false()
     settings, reason = read
     full = {k: DEFAULTS[k] for k in EXPERIMENT_KEYS}
     full.update(settings)

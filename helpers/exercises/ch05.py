@@ -19,13 +19,9 @@ import torch
 
 from ..env import generator
 from ..lstm import lstm_cell
-from ._core import (Verdict, answer_dtype, checker, close, describe, read_int, read_number, read_tensor,
-                    run_student, unanswered, verdict)
+from ._core import (answer_dtype, checker, close, describe, quiet_false, read_int,
+                   read_number, read_tensor, run_student, unanswered, verdict)
 
-
-def ok_false() -> Verdict:
-    """A falsy verdict whose message a reader (read_*, run_student, unanswered) already printed."""
-    return Verdict(False)
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -84,7 +80,7 @@ def check_lstm_step(fn):
     ok, out = run_student(fn, args, "fn(x, h, c, W_ih, W_hh, b_ih, b_hh)",
                           "提示：x 是 (B, I)，W_ih 是 (4H, I)，用 W_ih.chunk(4) 切出 i, f, g, o 四块。")
     if not ok:
-        return ok_false()
+        return quiet_false()
     pair = _pair(out)
     if pair is None:
         return verdict(False, f"请返回两个张量 (h_t, C_t)，得到 {describe(out)}。")
@@ -92,10 +88,10 @@ def check_lstm_step(fn):
     shape = tuple(right_h.shape)
     h_t = read_tensor(pair[0], shape, "返回的 h_t")
     if h_t is None:
-        return ok_false()
+        return quiet_false()
     c_t = read_tensor(pair[1], shape, "返回的 C_t")
     if c_t is None:
-        return ok_false()
+        return quiet_false()
     dtype = answer_dtype(pair[0])
     same = lambda a, b: close(a, b, dtype=dtype)
     if same(h_t, right_h) and same(c_t, right_c):
@@ -126,10 +122,10 @@ def forget_bias_needed(T: int = BIAS_T, keep: float = BIAS_KEEP) -> float:
 def check_forget_bias(answer):
     """``answer``: the smallest forget-gate bias b (a number) with σ(b)^100 ≥ 0.1."""
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     b = read_number(answer, "偏置 b")
     if b is None:
-        return ok_false()
+        return quiet_false()
     right = forget_bias_needed()
     f = BIAS_KEEP ** (1 / BIAS_T)
     if abs(b - right) <= 0.02:
@@ -204,21 +200,21 @@ def check_bias_experiment(answer):
     "epochs": (e0, e1)}: the first epoch (from 1) whose validation MSE was <= 0.003 in each run,
     None for a run that never got there. Judged against the student's own histories."""
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     if not isinstance(answer, dict) or set(answer) != set(EXPERIMENT_KEYS):
         return verdict(False, "answer 应是字典 {\"history_0\": ..., \"history_1\": ..., \"epochs\": (e0, e1)}，"
                               f"得到 {describe(answer)}。")
     h0 = _read_history(answer["history_0"], "history_0")
     if h0 is None:
-        return ok_false()
+        return quiet_false()
     h1 = _read_history(answer["history_1"], "history_1")
     if h1 is None:
-        return ok_false()
+        return quiet_false()
     if h0 is h1 or (h0.loss == h1.loss and h0.metrics == h1.metrics):
         return verdict(False, "history_0 和 history_1 是同一次训练：偏置 0 要单独训练一次（forget_bias=0.0）。")
     got = _read_epochs(answer["epochs"])
     if got is None:
-        return ok_false()
+        return quiet_false()
     right = (epochs_needed(h0), epochs_needed(h1))
     shown = (f"\n  从你的训练记录读出：偏置 0 → {_epochs_text(right[0], h0)}，"
              f"偏置 1 → {_epochs_text(right[1], h1)}")

@@ -17,8 +17,8 @@ import torch
 
 from ..gru import gru_cell
 from ..env import generator
-from ._core import (Verdict, answer_dtype, checker, close, read_int, read_number, read_tensor,
-                    run_student, unanswered, verdict)
+from ._core import (Verdict, answer_dtype, checker, close, quiet_false, read_int, read_number,
+                   read_tensor, run_student, unanswered, verdict)
 
 
 LINE_WIDTH = 72        # display columns (a Chinese character counts 2): fits a projected notebook
@@ -107,11 +107,11 @@ def check_gru_step(fn):
     ok, out = run_student(fn, args, "fn(x, h, W_ih, W_hh, b_ih, b_hh)",
                           "提示：x 是 (B, I)，W_ih 是 (3H, I)，用 W_ih.chunk(3) 切出 r, z, n 三块。")
     if not ok:
-        return _silent_false()
+        return quiet_false()
     right = gru_cell(*args)
     got = read_tensor(out, tuple(right.shape), "h_t")
     if got is None:
-        return _silent_false()
+        return quiet_false()
     dtype = answer_dtype(out)
     if close(got, right, dtype=dtype):
         return say(True, "h̃ = tanh(W_in x + b_in + r⊙(W_hn h + b_hn))，"
@@ -130,10 +130,6 @@ def check_gru_step(fn):
                    .format(float((got - right).abs().max())))
 
 
-def _silent_false() -> Verdict:
-    """The reason was already printed (by run_student or a read_* function)."""
-    return Verdict(False)
-
 
 # ----------------------------------------------------------------------------- exercise 2
 PARAM_CASE = (30, 64)      # (input_size I, hidden_size H)
@@ -148,7 +144,7 @@ def gate_param_count(gates: int, I: int, H: int) -> int:
 def check_param_counts(answer, case=PARAM_CASE):
     """``answer``: {'lstm': n, 'gru': n}, the trainable numbers of nn.LSTM(I, H), nn.GRU(I, H)."""
     if unanswered(answer):
-        return _silent_false()
+        return quiet_false()
     I, H = case
     if not isinstance(answer, dict):
         return say(False, "请给出一个字典 {'lstm': 整数, 'gru': 整数}，得到 "
@@ -161,7 +157,7 @@ def check_param_counts(answer, case=PARAM_CASE):
     for kind in ("lstm", "gru"):
         value = read_int(keys[kind], f"{kind} 的参数个数")
         if value is None:
-            return _silent_false()
+            return quiet_false()
         got[kind] = value
     right = {"lstm": gate_param_count(4, I, H), "gru": gate_param_count(3, I, H)}
     if got == right:
@@ -234,7 +230,7 @@ def check_gate_shift(answer, model, data):
     own numbers back: which direction of z broke the memory and by how much.
     """
     if unanswered(answer):
-        return _silent_false()
+        return quiet_false()
     if not isinstance(answer, dict) or len(answer) == 0:
         return say(False, f"请给出字典 {{Δ: 测试 MSE}}，例如 {{-4: ..., 0: ..., 4: ...}}；得到 "
                               f"{type(answer).__name__}。")
@@ -242,10 +238,10 @@ def check_gate_shift(answer, model, data):
     for key, value in answer.items():
         delta = read_number(key, "字典的键 Δ")
         if delta is None:
-            return _silent_false()
+            return quiet_false()
         mse = read_number(value, f"Δ = {delta:g} 的 MSE")
         if mse is None:
-            return _silent_false()
+            return quiet_false()
         measured[delta] = mse
     deltas = sorted(measured)
     if len(deltas) < 3 or 0.0 not in measured or deltas[0] >= 0 or deltas[-1] <= 0:

@@ -19,13 +19,9 @@ import math
 import torch
 
 from ..env import generator
-from ._core import (Verdict, answer_dtype, checker, close, describe, read_bools, read_number, read_tensor,
-                    run_student, unanswered, verdict)
+from ._core import (Verdict, answer_dtype, checker, close, describe, quiet_false, read_number,
+                   read_tensor, run_student, unanswered, verdict)
 
-
-def ok_false() -> Verdict:
-    """A falsy verdict whose message a reader (read_*, run_student, unanswered) already printed."""
-    return Verdict(False)
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -48,10 +44,10 @@ def check_attention(fn) -> Verdict:
     ok, out = run_student(fn, (Q, K, V), "my_attention(Q, K, V)",
                           "Q 是 (T, d)、K 是 (S, d)、V 是 (S, d_v)：打分是 Q @ K.T。")
     if not ok:
-        return ok_false()
+        return quiet_false()
     got = read_tensor(out, (Q.shape[0], V.shape[1]), "返回值")
     if got is None:
-        return ok_false()
+        return quiet_false()
     dtype = answer_dtype(out)
     if close(got, _attention(Q, K, V), dtype=dtype):
         return verdict(True, "softmax(QKᵀ/√d)V，每行权重和为 1。")
@@ -73,7 +69,7 @@ def check_causal_mask(fn) -> Verdict:
     for T in (1, 4, 7):
         ok, out = run_student(fn, (T,), "my_mask(T)", "返回一个 (T, T) 的布尔张量。")
         if not ok:
-            return ok_false()
+            return quiet_false()
         if not isinstance(out, torch.Tensor):
             return verdict(False, f"应返回 torch.Tensor（布尔），得到 {describe(out)}。")
         if tuple(out.shape) != (T, T):
@@ -106,11 +102,11 @@ def check_causal_mask(fn) -> Verdict:
 def check_equal_scores(answer, V: torch.Tensor) -> Verdict:
     """The output row when every score is equal: uniform weights, so the mean of the rows of V."""
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     V = torch.as_tensor(V, dtype=torch.float64)
     got = read_tensor(answer, (V.shape[1],), "这一行输出")
     if got is None:
-        return ok_false()
+        return quiet_false()
     dtype = answer_dtype(answer)
     if close(got, V.mean(dim=0), dtype=dtype):
         return verdict(True, "权重都是 1/S，输出是所有值向量的平均：这一位置“谁都没特别看”。")
@@ -138,12 +134,12 @@ def check_long_numbers(answer, models, src_vocab, tgt_vocab) -> Verdict:
     numbers. The checker redoes the experiment on its own 200 numbers: the student's numbers must
     agree with it within sampling error (±0.1), and the conclusion must follow."""
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:
         return verdict(False, f"答案应是两个数的元组 (无注意力的正确率, 有注意力的正确率)，得到 {describe(answer)}。")
     plain, attn = (read_number(a, "正确率") for a in answer)
     if plain is None or attn is None:
-        return ok_false()
+        return quiet_false()
     if max(plain, attn) > 1.0:
         if max(plain, attn) <= 100:
             return verdict(False, "正确率请写成 0 到 1 之间的比例（例如 0.97），不是百分数。")
@@ -168,10 +164,10 @@ def check_long_numbers(answer, models, src_vocab, tgt_vocab) -> Verdict:
 def check_perplexity(answer, loss: float) -> Verdict:
     """Perplexity = exp(mean cross-entropy in nats)."""
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     value = read_number(answer, "困惑度")
     if value is None:
-        return ok_false()
+        return quiet_false()
     want = math.exp(loss)
     if math.isclose(value, want, rel_tol=1e-3):
         return verdict(True, f"exp({loss:.3f}) = {want:.1f}。")
@@ -188,10 +184,10 @@ def check_perplexity(answer, loss: float) -> Verdict:
 def check_uniform_perplexity(answer, V: int) -> Verdict:
     """A model that gives every one of V characters probability 1/V has perplexity exactly V."""
     if unanswered(answer):
-        return ok_false()
+        return quiet_false()
     value = read_number(answer, "困惑度")
     if value is None:
-        return ok_false()
+        return quiet_false()
     if math.isclose(value, V, rel_tol=1e-6):
         return verdict(True, f"−log(1/V) = log V，exp(log V) = V = {V}：困惑度就是“在多少个字里均匀地猜”。")
     if math.isclose(value, math.log(V), rel_tol=1e-3):

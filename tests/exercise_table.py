@@ -23,3 +23,11 @@ def assert_rejects_hostile(capsys, checker, answer):
     assert ("未作答" in out) == (answer is None)
     for mark in "✅❌⏳":
         assert mark not in out
+
+
+def assert_row(got: bool, out: str, ok: bool, must: str, must_not: str | None = None) -> None:
+    """One table row: the verdict is ``ok``, ``must`` is printed, ``must_not`` (a wrong hint) is not."""
+    assert got is ok, out
+    assert must in out, out
+    if must_not:
+        assert must_not not in out, out

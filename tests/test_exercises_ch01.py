@@ -9,6 +9,8 @@ import torch
 from helpers.exercises import ch01
 from helpers.exercises._core import Verdict
 
+from exercise_table import assert_row
+
 
 def run(capsys, fn, *args, **kwargs):
     result = fn(*args, **kwargs)
@@ -55,10 +57,7 @@ WINDOW_CASES = [
 @pytest.mark.parametrize("answer, ok, must, must_not", WINDOW_CASES, ids=[f"w{i}" for i in range(len(WINDOW_CASES))])
 def test_window_count_table(capsys, answer, ok, must, must_not):
     got, out = run(capsys, ch01.check_window_count, answer, **W)
-    assert got is ok, out
-    assert must in out, out
-    if must_not:
-        assert must_not not in out, out
+    assert_row(got, out, ok, must, must_not)
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -93,10 +92,7 @@ TEACHER_CASES = [
 @pytest.mark.parametrize("answer, ok, must, must_not", TEACHER_CASES)
 def test_teacher_forcing_table(capsys, answer, ok, must, must_not):
     got, out = run(capsys, ch01.check_teacher_forcing, answer, 2048)
-    assert got is ok, out
-    assert must in out, out
-    if must_not:
-        assert must_not not in out, out
+    assert_row(got, out, ok, must, must_not)
 
 
 def test_teacher_forcing_pair_matches_the_seq2seq_encoding():
@@ -131,10 +127,7 @@ IO_CASES = [
 @pytest.mark.parametrize("answer, ok, must, must_not", IO_CASES)
 def test_io_modes_table(capsys, answer, ok, must, must_not):
     got, out = run(capsys, ch01.check_io_modes, answer)
-    assert got is ok, out
-    assert must in out, out
-    if must_not:
-        assert must_not not in out, out
+    assert_row(got, out, ok, must, must_not)
 
 
 def test_io_tasks_agree_with_the_chapter_text():
@@ -176,10 +169,7 @@ CALENDAR_CASES = [
 @pytest.mark.parametrize("answer, ok, must, must_not", CALENDAR_CASES)
 def test_calendar_experiment_table(capsys, answer, ok, must, must_not):
     got, out = run(capsys, ch01.check_calendar_experiment, *answer, WITH, NAIVE)
-    assert got is ok, out
-    assert must in out, out
-    if must_not:
-        assert must_not not in out, out
+    assert_row(got, out, ok, must, must_not)
 
 
 def test_calendar_experiment_judges_only_the_late_horizons(capsys):

@@ -7,7 +7,7 @@ import torch
 from helpers import bptt
 from helpers.exercises import ch04
 
-from exercise_table import HOSTILE, assert_rejects_hostile, run_checker
+from exercise_table import HOSTILE, assert_rejects_hostile, assert_row, run_checker
 
 
 def _run(checker, answer, capsys):
@@ -49,10 +49,7 @@ DELTA = [
 @pytest.mark.parametrize("fn, ok, must, must_not", DELTA, ids=range(len(DELTA)))
 def test_delta_step_table(fn, ok, must, must_not, capsys):
     got, out = _run(ch04.check_delta_step, fn, capsys)
-    assert got is ok, out
-    assert must in out, out
-    if must_not:
-        assert must_not not in out, out
+    assert_row(got, out, ok, must, must_not)
 
 
 def test_delta_step_matches_bptt_recursion():

@@ -8,7 +8,7 @@ import torch
 
 from helpers.exercises import ch05
 
-from exercise_table import HOSTILE, assert_rejects_hostile, run_checker
+from exercise_table import HOSTILE, assert_rejects_hostile, assert_row, run_checker
 from helpers.lstm import lstm_cell
 from helpers.train import History
 
@@ -96,10 +96,7 @@ STEP = [
 @pytest.mark.parametrize("fn, ok, must, must_not", STEP, ids=range(len(STEP)))
 def test_lstm_step_table(fn, ok, must, must_not, capsys):
     got, out = _run(ch05.check_lstm_step, fn, capsys)
-    assert got is ok, out
-    assert must in out, out
-    if must_not:
-        assert must_not not in out, out
+    assert_row(got, out, ok, must, must_not)
 
 
 def test_lstm_step_hints_say_jiangyi_not_biji(capsys):
@@ -135,10 +132,7 @@ BIAS = [
 @pytest.mark.parametrize("answer, ok, must, must_not", BIAS, ids=range(len(BIAS)))
 def test_forget_bias_table(answer, ok, must, must_not, capsys):
     got, out = _run(ch05.check_forget_bias, answer, capsys)
-    assert got is ok, out
-    assert must in out, out
-    if must_not:
-        assert must_not not in out, out
+    assert_row(got, out, ok, must, must_not)
 
 
 def test_forget_bias_is_what_it_claims():
@@ -191,10 +185,7 @@ EXPERIMENT = [
 @pytest.mark.parametrize("answer, ok, must, must_not", EXPERIMENT, ids=range(len(EXPERIMENT)))
 def test_bias_experiment_table(answer, ok, must, must_not, capsys):
     got, out = _run(ch05.check_bias_experiment, answer, capsys)
-    assert got is ok, out
-    assert must in out, out
-    if must_not:
-        assert must_not not in out, out
+    assert_row(got, out, ok, must, must_not)
     if ok:
         assert "一个种子" in out                              # a correct answer still hears that one run is little
 

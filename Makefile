@@ -3,6 +3,7 @@
 #   make test    set up and run every test: unit, browser, book, slides, hub, wheelhouse, nbval, robust
 #   make bench   each notebook in a fresh kernel: wall time, memory, CPU; explorer latency in kernel and browser
 #   make media   redraw every figure in media/
+#   make assignments  nbgrader homework from the exercises (build/nbgrader/) and the student edition
 #   make robust  run every notebook under 5 seed offsets and 2 threads; report every asserted number
 #   make book    the offline HTML book of every chapter (build/book/html/index.html)
 #   make slides  one offline reveal.js deck per chapter (build/slides/index.html)
@@ -18,7 +19,7 @@ STAMP   := $(VENV)/.installed-stamp
 HUB_STAMP := $(VENV)/.hub-installed-stamp
 STUDENTS ?= 4
 
-.PHONY: install lab test unit notebooks bench robust media clean hub-install hub loadtest book slides assets wheelhouse
+.PHONY: install lab test unit notebooks bench robust media clean hub-install hub loadtest book slides assets wheelhouse assignments
 
 $(STAMP): requirements.txt pyproject.toml scripts/install.sh
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "Python 3.11+ is needed, got %d.%d" % v[:2])'
@@ -92,6 +93,12 @@ bench: install
 
 robust: install
 	bash scripts/offline.sh $(PY) scripts/robust.py
+
+# nbgrader homework from the chapters' exercises (build/nbgrader/: source/ with answers, release/
+# without) and the student edition without reference answers (build/student-edition/, a git repo)
+assignments: $(HUB_STAMP)
+	$(PY) scripts/assignments.py build
+	$(PY) scripts/assignments.py student-edition
 
 media: install
 	$(PY) scripts/make_media.py

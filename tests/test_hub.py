@@ -67,7 +67,12 @@ def test_hub_config_is_loopback_only_with_no_default_password():
     assert 'hub_ip = "127.0.0.1"' in text and 'Spawner.ip = "127.0.0.1"' in text
     assert 'api_url = f"http://127.0.0.1:' in text
     assert re.search(r'os\.environ\.get\("SEQHUB_PASSWORD", ""\)', text)
-    assert "allow_all" not in text and "jupyterhub_idle_culler" in text
+    # allow_all only for per-student logins, where NativeAuthenticator's approval is the gate and
+    # the sign-up names are limited to the class list and the teacher
+    assert [line.strip() for line in text.splitlines() if "allow_all" in line
+            and not line.strip().startswith("#")] == [
+        "c.NativeAuthenticator.allow_all = True       # i.e. every APPROVED sign-up (see above)"]
+    assert "c.Authenticator.username_pattern" in text and "jupyterhub_idle_culler" in text
     start = (HUB / "start.sh").read_text()
     assert "SEQHUB_PASSWORD:-}" in start and "exit 2" in start
 

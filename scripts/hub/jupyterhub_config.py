@@ -26,6 +26,7 @@ admin password must be 32 characters or more and is separate from the students' 
 """
 import os
 import pwd
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -48,11 +49,6 @@ def _int_env(name: str, default: int) -> int:
 
 
 # --- who may log in -------------------------------------------------------------------------
-password = os.environ.get("SEQHUB_PASSWORD", "")
-if len(password) < 8:
-    _fail("set the class's shared password first, 8 characters or more, e.g.\n"
-          "    export SEQHUB_PASSWORD='...'   (there is no default password)")
-
 users_file = Path(os.environ.get("SEQHUB_USERS_FILE", ROOT / "artifacts" / "hub" / "users.txt"))
 names = os.environ.get("SEQHUB_USERS", "").replace(",", " ").split()
 if not names and users_file.exists():
@@ -62,17 +58,98 @@ if not students:
     _fail(f"no students: create them with `.venv/bin/python scripts/hub/students.py create 40` "
           f"(writes {users_file}) or list existing system users in SEQHUB_USERS=name1,name2")
 
-c.JupyterHub.authenticator_class = "shared-password"
-c.SharedPasswordAuthenticator.user_password = password
-c.Authenticator.allowed_users = students
+auth_mode = os.environ.get("SEQHUB_AUTH", "").strip().lower() or "shared"
+if auth_mode not in ("shared", "native"):
+    _fail(f"SEQHUB_AUTH (make hub AUTH=...) must be 'shared' (one class password, the default) or "
+          f"'native' (every student signs up, the teacher approves), got {auth_mode!r}")
 admin_user = os.environ.get("SEQHUB_ADMIN_USER", "").strip().lower()
-if admin_user:
-    c.Authenticator.admin_users = {admin_user}
-    c.SharedPasswordAuthenticator.admin_password = os.environ.get("SEQHUB_ADMIN_PASSWORD", "")
+if auth_mode == "shared":
+    password = os.environ.get("SEQHUB_PASSWORD", "")
+    if len(password) < 8:
+        _fail("set the class's shared password first, 8 characters or more, e.g.\n"
+              "    export SEQHUB_PASSWORD='...'   (there is no default password)")
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = password
+    c.Authenticator.allowed_users = students
+    if admin_user:
+        c.Authenticator.admin_users = {admin_user}
+        c.SharedPasswordAuthenticator.admin_password = os.environ.get("SEQHUB_ADMIN_PASSWORD", "")
+else:
+    # NativeAuthenticator (jupyterhub-nativeauthenticator, pinned): each student signs up at
+    # /hub/signup with a name from the class list and a password of their own; the teacher
+    # approves each sign-up at /hub/authorize. The teacher's account is registered here, before
+    # the hub listens, so nobody can sign up under the teacher's name first.
+    admin_user = admin_user or "teacher"
+    admin_password = os.environ.get("SEQHUB_ADMIN_PASSWORD", "")
+    if len(admin_password) < 12:
+        _fail("per-student logins (SEQHUB_AUTH=native) need the teacher's password: "
+              "export SEQHUB_ADMIN_PASSWORD='...' (12 characters or more; no default); the "
+              f"teacher logs in as {admin_user!r} (SEQHUB_ADMIN_USER)")
+    if admin_user in students:
+        _fail(f"the teacher's name {admin_user!r} is also on the class list; choose another "
+              "SEQHUB_ADMIN_USER")
+    # Version conflict (jupyterhub 6.1.1 + jupyterhub-nativeauthenticator 1.3.0, the newest of
+    # each): JupyterHub 6.0 removed the handlers' statsd client (jupyterhub PR #5407), but
+    # NativeAuthenticator 1.3.0's LoginHandler.post still times the login with
+    # `self.statsd.timer("login.authenticate")`, so every login answers HTTP 500. The only thing
+    # it needs is a timer that does nothing: provide that, and nothing else, until a release
+    # of NativeAuthenticator drops the call (tests/test_hub_auth.py notices when the shim is no
+    # longer needed).
+    from jupyterhub.handlers.base import BaseHandler
 
-# --- network: loopback only -----------------------------------------------------------------
-port = _int_env("SEQHUB_PORT", 8000)
-c.JupyterHub.bind_url = f"http://127.0.0.1:{port}"
+    if not hasattr(BaseHandler, "statsd"):
+        class _NoStatsd:
+            def timer(self, *args, **kwargs):
+                return self
+
+            def start(self):
+                return self
+
+            def stop(self, send=True):
+                return None
+
+        BaseHandler.statsd = _NoStatsd()
+    c.JupyterHub.authenticator_class = "native"
+    c.Authenticator.admin_users = {admin_user}
+    # who may even sign up: the class list and the teacher, nothing else (no sign-up as root or as
+    # a name without a system account). Approval, not this list, decides who logs in: a name in
+    # allowed_users would be approved automatically by NativeAuthenticator, so the list is a
+    # name pattern and every sign-up waits for the teacher.
+    c.Authenticator.username_pattern = "^(" + "|".join(
+        re.escape(n) for n in sorted(students | {admin_user})) + ")$"
+    c.NativeAuthenticator.allow_all = True       # i.e. every APPROVED sign-up (see above)
+    c.NativeAuthenticator.open_signup = False    # the teacher approves every sign-up
+    c.NativeAuthenticator.minimum_password_length = 8
+    c.NativeAuthenticator.check_common_password = True
+    # brute force: after this many wrong passwords for one name, that name is locked for
+    # SEQHUB_LOCKOUT_SECONDS (even the right password is refused meanwhile)
+    c.NativeAuthenticator.allowed_failed_logins = _int_env("SEQHUB_FAILED_LOGINS", 5)
+    c.NativeAuthenticator.seconds_before_next_try = _int_env("SEQHUB_LOCKOUT_SECONDS", 600)
+    c.NativeAuthenticator.enable_signup = True
+    c.NativeAuthenticator.ask_email_on_signup = False
+
+# --- network: the public port (loopback unless SEQHUB_HOST), everything else loopback ------
+# SEQHUB_HOST=0.0.0.0 (or a LAN address) lets students' laptops in: then always HTTPS, with the
+# teacher's certificate (SEQHUB_CERT + SEQHUB_KEY) or a self-signed one made on first start in
+# the state directory (scripts/hub/tls.py; start.sh prints its SHA-256 fingerprint). The proxy
+# terminates TLS on that one port and refuses plain HTTP there. The hub's own port, the proxy's
+# API and every student's server stay on 127.0.0.1.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tls  # noqa: E402  (scripts/hub/tls.py)
+
+try:
+    public = tls.prepare(os.environ)
+except ValueError as exc:
+    _fail(str(exc))
+port = public["port"]
+if public["cert"]:
+    c.JupyterHub.bind_url = f"https://{public['host']}:{port}"
+    c.JupyterHub.ssl_cert = public["cert"]
+    c.JupyterHub.ssl_key = public["key"]
+    print(f"jupyterhub_config.py: HTTPS on {public['host']}:{port}, certificate {public['cert']}, "
+          f"SHA-256 fingerprint {public['fingerprint']}", file=sys.stderr, flush=True)
+else:
+    c.JupyterHub.bind_url = f"http://127.0.0.1:{port}"
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = _int_env("SEQHUB_HUB_PORT", 8081)
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{_int_env('SEQHUB_PROXY_API_PORT', 8001)}"
@@ -92,9 +169,17 @@ c.JupyterHub.cleanup_servers = True  # stopping the hub stops every student's se
 activity = _int_env("SEQHUB_ACTIVITY_INTERVAL", 300)
 c.JupyterHub.last_activity_interval = activity
 
-# --- the students' servers ------------------------------------------------------------------
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from students import blocked_dirs  # noqa: E402  (scripts/hub/students.py)
+from students import blocked_dirs, register_teacher, trust_course_repos  # noqa: E402
+
+if auth_mode == "native":
+    done = register_teacher(c.JupyterHub.db_url, admin_user, admin_password)
+    print(f"jupyterhub_config.py: per-student logins (NativeAuthenticator); teacher account "
+          f"{admin_user!r} {done}; students sign up at /hub/signup, the teacher approves them at "
+          f"/hub/authorize; {c.NativeAuthenticator.allowed_failed_logins} wrong passwords lock a "
+          f"name for {c.NativeAuthenticator.seconds_before_next_try} s", file=sys.stderr, flush=True)
+
+# --- the students' servers ------------------------------------------------------------------
 
 blocked = blocked_dirs()
 if blocked:
@@ -131,6 +216,19 @@ def _private_tmp(spawner):
     tmp.mkdir(mode=0o700, exist_ok=True)
     os.chown(tmp, user.pw_uid, user.pw_gid)
     spawner.environment = {**spawner.environment, "TMPDIR": str(tmp)}
+    trust_course_repos(spawner.user.name, course_repos)
+
+
+# nbgitpuller (installed with the hub, enabled in every student's server through the venv's
+# etc/jupyter/jupyter_server_config.d/nbgitpuller.json): a link
+# /hub/user-redirect/git-pull?repo=...&branch=...&urlpath=... pulls the course into the student's
+# home. For a repository on this machine (a file path, e.g. build/student-edition), list it in
+# SEQHUB_COURSE_REPOS (separated by ":"): git reads another user's repository only when it is
+# in the student's safe.directory list, which the hook above writes.
+course_repos = [r for r in os.environ.get("SEQHUB_COURSE_REPOS", "").split(":") if r.strip()]
+if not (ROOT / ".venv" / "etc" / "jupyter" / "jupyter_server_config.d" / "nbgitpuller.json").exists():
+    print("jupyterhub_config.py: nbgitpuller is not enabled in the students' servers "
+          "(run `make hub-install`)", file=sys.stderr, flush=True)
 
 
 c.Spawner.pre_spawn_hook = _private_tmp
@@ -148,3 +246,12 @@ c.JupyterHub.load_roles = [{
     "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
     "services": ["idle-culler"],
 }]
+
+# --- nbgrader --- (homework with nbgrader's exchange: scripts/hub/homework.py, nbgrader_config.py)
+# The students' servers find the exchange through .venv/etc/jupyter/nbgrader_config.py
+# (start.sh installs it); a hub started with SEQHW_EXCHANGE_ROOT (another exchange folder, e.g.
+# the homework test's) passes that folder on to every student's server.
+if os.environ.get("SEQHW_EXCHANGE_ROOT"):
+    c.Spawner.environment = {**c.Spawner.environment,
+                             "SEQHW_EXCHANGE_ROOT": os.environ["SEQHW_EXCHANGE_ROOT"]}
+# --- end nbgrader ---

@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # Start the course's JupyterHub in the foreground (Ctrl-C or scripts/hub/stop.sh stops it and
-# every student's server). Needs root (one system user per student), the shared password in
-# SEQHUB_PASSWORD and students created by scripts/hub/students.py; see docs/classroom-server.md.
-# It listens on http://127.0.0.1:${SEQHUB_PORT:-8000} only: for a classroom, put a TLS reverse
-# proxy in front of it, or use The Littlest JupyterHub (the guide says how).
+# every student's server). Needs root (one system user per student) and students created by
+# scripts/hub/students.py; see docs/classroom-server.md. Settings (make hub passes them on):
+#   SEQHUB_AUTH=shared (default: one class password in SEQHUB_PASSWORD) or native (each student
+#     signs up, the teacher SEQHUB_ADMIN_USER, default "teacher", with SEQHUB_ADMIN_PASSWORD
+#     approves them at /hub/authorize)
+#   SEQHUB_HOST (127.0.0.1; 0.0.0.0 or a LAN address lets students' laptops in, always over HTTPS)
+#   SEQHUB_PORT (8000), SEQHUB_CERT + SEQHUB_KEY (the teacher's certificate; else self-signed)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if [ -z "${SEQHUB_PASSWORD:-}" ]; then
+auth="${SEQHUB_AUTH:-shared}"
+if [ "$auth" = shared ] && [ -z "${SEQHUB_PASSWORD:-}" ]; then
   echo "start.sh: set the class's shared password first (8 characters or more), e.g." >&2
   echo "    export SEQHUB_PASSWORD='...'   # there is no default password" >&2
+  echo "  or give every student a login of their own: make hub AUTH=native" >&2
+  exit 2
+fi
+if [ "$auth" = native ] && [ -z "${SEQHUB_ADMIN_PASSWORD:-}" ]; then
+  echo "start.sh: per-student logins need the teacher's password (12 characters or more), e.g." >&2
+  echo "    export SEQHUB_ADMIN_PASSWORD='...'   # there is no default password" >&2
+  echo "  the teacher logs in as ${SEQHUB_ADMIN_USER:-teacher} (SEQHUB_ADMIN_USER)" >&2
   exit 2
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -16,6 +27,14 @@ if [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 export PATH="$PWD/.venv/bin:$PATH"
-mkdir -p artifacts/hub
-echo "start.sh: JupyterHub on http://127.0.0.1:${SEQHUB_PORT:-8000}/ (log in as one of: $(tr '\n' ' ' < artifacts/hub/users.txt 2>/dev/null || echo "${SEQHUB_USERS:-?}"))" >&2
+mkdir -p "${SEQHUB_STATE_DIR:-artifacts/hub}"
+chmod 700 "${SEQHUB_STATE_DIR:-artifacts/hub}"
+# the address(es) to give the students and, with TLS, the certificate's SHA-256 fingerprint
+# (a self-signed certificate is made here on first start)
+.venv/bin/python scripts/hub/tls.py banner || exit 2
+if [ "$auth" = native ]; then
+  echo "start.sh: per-student logins: students sign up at <address>/hub/signup; the teacher (${SEQHUB_ADMIN_USER:-teacher}) approves them at <address>/hub/authorize" >&2
+fi
+echo "start.sh: class list: $(tr '\n' ' ' < artifacts/hub/users.txt 2>/dev/null || echo "${SEQHUB_USERS:-?}")" >&2
+.venv/bin/python scripts/hub/homework.py install-config >&2   # nbgrader's exchange for every server
 exec .venv/bin/jupyterhub -f scripts/hub/jupyterhub_config.py "$@"

@@ -14,9 +14,11 @@ a name that already exists is an error in `create`.
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +43,52 @@ def blocked_dirs(paths: list[Path] | None = None) -> list[Path]:
             if not folder.stat().st_mode & 0o001 and folder not in out:
                 out.append(folder)
     return out
+
+
+LOCK_DIR = Path("/run/lock") if Path("/run/lock").is_dir() else Path("/tmp")
+
+
+@contextmanager
+def other_x_granted(log=lambda msg: None):
+    """For a test's hub (run as root): let other users pass the folders on the way to the venv's
+    Python and the repository (o+x, no listing) while the block runs, and restore the old modes
+    when the LAST such block on this machine ends (tests run side by side share one flock'd record
+    in LOCK_DIR, so one test's restore never pulls the rug from under another's students)."""
+    import fcntl
+    import json
+    lock_path, record = LOCK_DIR / "seqhub-other-x.lock", LOCK_DIR / "seqhub-other-x.json"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            saved = json.loads(record.read_text()) if record.exists() else {}
+            for folder in blocked_dirs():
+                mode = stat.S_IMODE(folder.stat().st_mode)
+                saved.setdefault(str(folder), mode)
+                os.chmod(folder, mode | stat.S_IXOTH)
+                log(f"granted o+x on {folder} (restored when the last test hub stops)")
+            if saved:
+                record.write_text(json.dumps(saved))
+                os.chmod(record, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_SH)   # (not atomic: check that nobody restored meanwhile)
+            if not blocked_dirs():
+                break
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass            # another test still needs it; the last one restores
+        else:
+            if record.exists():
+                for folder, mode in json.loads(record.read_text()).items():
+                    try:
+                        os.chmod(folder, mode)
+                    except OSError:
+                        pass
+                record.unlink()
+        os.close(fd)
 
 
 def exists(name: str) -> bool:
@@ -105,6 +153,54 @@ def kill_processes_of(uid: int) -> int:
                         pass
                 break
     return killed
+
+
+def register_teacher(db_url: str, name: str, password: str) -> str:
+    """Per-student logins (NativeAuthenticator): put the teacher's account, approved, with this
+    password, into the hub's database before the hub starts, so that nobody can sign up under the
+    teacher's name first. Uses JupyterHub's and NativeAuthenticator's own tables; the password is
+    stored as a bcrypt hash, as a sign-up would. Returns "created", "updated" or "unchanged"."""
+    import bcrypt
+    from jupyterhub import orm
+    from nativeauthenticator.orm import UserInfo
+
+    db = orm.new_session_factory(db_url)()
+    try:
+        row = UserInfo.find(db, name)
+        if row is None:
+            db.add(UserInfo(username=name, is_authorized=True,
+                            password=bcrypt.hashpw(password.encode(), bcrypt.gensalt())))
+            result = "created"
+        elif not row.is_authorized or not bcrypt.checkpw(password.encode(), row.password):
+            row.password = bcrypt.hashpw(password.encode(), bcrypt.gensalt())
+            row.is_authorized = True
+            result = "updated"
+        else:
+            result = "unchanged"
+        db.commit()
+        return result
+    finally:
+        db.close()
+        db.get_bind().dispose()
+
+
+def trust_course_repos(name: str, repos: list[str]) -> None:
+    """Let student `name`'s git pull the course from local repositories the teacher owns
+    (nbgitpuller links with a file path): git refuses to read a repository owned by another user
+    unless its path is in the user's safe.directory list (~/.gitconfig)."""
+    if not repos:
+        return
+    user = pwd.getpwnam(name)
+    config = Path(user.pw_dir) / ".gitconfig"
+    have = subprocess.run(["git", "config", "--file", str(config), "--get-all", "safe.directory"],
+                          capture_output=True, text=True).stdout.split("\n")
+    for repo in repos:
+        repo = str(Path(repo).resolve())
+        for path in (repo, repo + "/.git"):
+            if path not in have:
+                subprocess.run(["git", "config", "--file", str(config), "--add",
+                                "safe.directory", path], check=True)
+    os.chown(config, user.pw_uid, user.pw_gid)
 
 
 def main(argv: list[str]) -> int:

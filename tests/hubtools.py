@@ -76,6 +76,8 @@ class Hub:
                 [*self.prefix, str(VENV_BIN / "jupyterhub"), "-f", str(HUB / "jupyterhub_config.py")],
                 cwd=self.log_path.parent, env=self.env, stdout=fh, stderr=subprocess.STDOUT,
                 start_new_session=True)
+        http = requests.Session()
+        http.trust_env = False
         t0 = time.monotonic()
         while True:
             if self.proc.poll() is not None:
@@ -83,7 +85,7 @@ class Hub:
             if base is None:
                 break
             try:
-                if requests.get(f"{base}/hub/health", timeout=5, verify=verify).status_code == 200:
+                if http.get(f"{base}/hub/health", timeout=5, verify=verify).status_code == 200:
                     break
             except requests.RequestException:
                 pass
@@ -151,8 +153,12 @@ class Client:
     def __init__(self, base: str, verify=True):
         import requests
         self.base, self.verify = base.rstrip("/"), verify
+        # trust_env off: no proxy from the environment, and no REQUESTS_CA_BUNDLE replacing the
+        # certificate this client was told to trust
         self.http = requests.Session()
-        self.http.verify = verify
+        self.http.verify, self.http.trust_env = verify, False
+        self.bare = requests.Session()          # token requests, without the login cookie
+        self.bare.verify, self.bare.trust_env = verify, False
         self.name, self.token = "", ""
 
     def _form(self, path: str, data: dict, **kw):
@@ -195,10 +201,9 @@ class Client:
         return self.token
 
     def api(self, method: str, path: str, **kw):
-        import requests
         headers = {"Authorization": f"token {self.token}", **kw.pop("headers", {})}
-        return requests.request(method, f"{self.base}{path}", headers=headers, verify=self.verify,
-                                timeout=kw.pop("timeout", 60), **kw)
+        return self.bare.request(method, f"{self.base}{path}", headers=headers,
+                                 timeout=kw.pop("timeout", 60), **kw)
 
     def me(self) -> dict:
         r = self.api("GET", "/hub/api/user")
@@ -241,7 +246,8 @@ class Kernel:
         if url.startswith("wss://") and isinstance(client.verify, str):
             sslopt = {"ca_certs": client.verify}
         self.ws = websocket.create_connection(
-            url, header=[f"Authorization: token {client.token}"], timeout=10, sslopt=sslopt)
+            url, header=[f"Authorization: token {client.token}"], timeout=10, sslopt=sslopt,
+            http_no_proxy=["*"])
         self.session = uuid.uuid4().hex
 
     def _send(self, msg_type: str, content: dict) -> str:

@@ -382,3 +382,52 @@ def test_student_edition_chapter_runs(edition):
     assert str(edition) in "".join(o.get("text", "") for o in nb.cells[0].outputs), "the edition's helpers"
     text = json.dumps([c.get("outputs", []) for c in nb.cells], ensure_ascii=False)
     assert "【未作答】" in text
+
+
+# ----------------------------------------------------------------------------- plain `make lab`
+def test_plain_lab_hides_nbgrader_but_the_venv_keeps_it_for_the_hub(tmp_path):
+    """scripts/lab.sh (make lab) turns nbgrader's panels and server extensions off; nbgrader's own
+    install (used by the class server, which does not start lab.sh) still enables them."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    enabled = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "nbgrader.json"
+    if not enabled.exists():
+        pytest.skip("nbgrader is not installed in this venv (make hub-install)")
+    assert all(json.loads(enabled.read_text())["ServerApp"]["jpserver_extensions"].values())
+    off = json.loads((ROOT / "scripts" / "nbgrader" / "lab-config" / "jupyter_server_config.json").read_text())
+    assert set(off["ServerApp"]["jpserver_extensions"]) == \
+        set(json.loads(enabled.read_text())["ServerApp"]["jpserver_extensions"])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "t" + os.urandom(8).hex()
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "lab.sh"), "--no-browser", f"--port={port}",
+                             f"--IdentityProvider.token={token}", f"--LabApp.user_settings_dir={tmp_path / 's'}",
+                             f"--LabApp.workspaces_dir={tmp_path / 'w'}"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    get = lambda path: urllib.request.urlopen(f"http://127.0.0.1:{port}{path}?token={token}", timeout=10)
+    try:
+        for _ in range(240):
+            try:
+                get("/api/status").close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab (scripts/lab.sh) did not answer within 120 s")
+        page = get("/lab").read().decode("utf-8")
+        config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S).group(1))
+        assert "@jupyter/nbgrader" in config["disabledExtensions"], config["disabledExtensions"]
+        for path in ("/formgrader", "/assignments", "/formgraders"):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                get(path)
+            assert err.value.code == 404, path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -63,8 +63,12 @@ hub-install: $(HUB_STAMP)
 	  || { command -v npm >/dev/null && npm ci --no-audit --no-fund --loglevel=error; } \
 	  || echo "make: npm is missing: the class server (make hub) needs Node.js 20+ and npm" >&2
 
+# make hub [AUTH=native] [HUB_HOST=0.0.0.0] [HUB_PORT=443] [HUB_CERT=cert.pem HUB_KEY=key.pem]:
+# per-student logins, the school's network over HTTPS (docs/classroom-server.md)
 hub: hub-install
-	bash scripts/hub/start.sh
+	$(if $(AUTH),SEQHUB_AUTH='$(AUTH)') $(if $(HUB_HOST),SEQHUB_HOST='$(HUB_HOST)') \
+	  $(if $(HUB_PORT),SEQHUB_PORT='$(HUB_PORT)') $(if $(HUB_CERT),SEQHUB_CERT='$(HUB_CERT)') \
+	  $(if $(HUB_KEY),SEQHUB_KEY='$(HUB_KEY)') bash scripts/hub/start.sh
 
 loadtest: hub-install
 	bash scripts/offline.sh $(PY) scripts/hub/loadtest.py --students $(STUDENTS)

@@ -411,9 +411,11 @@ class LoadTest:
                 raise LoadTestError(f"{path} is missing: run `make hub-install`")
         # students run .venv/bin/python (its real interpreter and stdlib) and import helpers from
         # the repository: every folder on the way must let other users pass (x). Where one does
-        # not (e.g. Python built by pyenv under /root), grant o+x for the test, restored after.
-        for folder in accounts.blocked_dirs():
-            self._ensure_other_x(folder)
+        # not (e.g. Python built by pyenv under /root), grant o+x for the test, restored after
+        # the last hub test on this machine ends (students.other_x_granted: the other hub tests,
+        # tests/test_hub_tls.py etc., may run at the same time and need it too).
+        self._other_x = accounts.other_x_granted(log)
+        self._other_x.__enter__()
         probe = ROOT / "helpers" / "__init__.py"
         if not probe.stat().st_mode & stat.S_IROTH:
             raise LoadTestError(f"{probe} is not readable by other users (umask?); the students' "
@@ -722,11 +724,9 @@ class LoadTest:
         # but a program may still write to /tmp directly)
         if self.base_dir and self.base_dir.exists():
             shutil.rmtree(self.base_dir, ignore_errors=True)
-        for folder, mode in reversed(self.chmodded):
-            try:
-                os.chmod(folder, mode)
-            except OSError:
-                pass
+        if getattr(self, "_other_x", None) is not None:
+            self._other_x.__exit__(None, None, None)
+            self._other_x = None
         if left:
             log(f"COULD NOT REMOVE users {left}: remove them by hand (userdel -r NAME)")
         else:

@@ -8,6 +8,6 @@ if [ ! -s "$pidfile" ]; then echo "stop.sh: no hub is running (no $pidfile)"; ex
 pid=$(cat "$pidfile")
 if ! kill -0 "$pid" 2>/dev/null; then echo "stop.sh: hub $pid is not running"; rm -f "$pidfile"; exit 0; fi
 kill -TERM "$pid"
-for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || { echo "stop.sh: hub $pid stopped"; exit 0; }; sleep 0.5; done
-echo "stop.sh: hub $pid did not stop within 30 s; sending SIGKILL" >&2
+for _ in $(seq 120); do kill -0 "$pid" 2>/dev/null || { echo "stop.sh: hub $pid stopped"; exit 0; }; sleep 0.5; done
+echo "stop.sh: hub $pid did not stop within 60 s; sending SIGKILL" >&2
 kill -KILL "$pid" 2>/dev/null || true

@@ -178,3 +178,35 @@ def test_student_laptop_reaches_the_hub_over_tls_only(netns):
             raise
         finally:
             hub.stop()
+
+
+def test_self_signed_certificate_is_made_once_and_its_fingerprint_is_openssls(tmp_path):
+    """scripts/hub/tls.py: the certificate made on first start covers the address the students
+    type, its private key is the hub's alone, a restart keeps it (same fingerprint), and the
+    fingerprint printed is the one `openssl x509 -fingerprint -sha256` (and a browser) shows."""
+    sys.path.insert(0, str(ROOT / "scripts" / "hub"))
+    import tls
+    from cryptography import x509
+    env = {"SEQHUB_HOST": HUB_IP, "SEQHUB_PORT": "8443", "SEQHUB_STATE_DIR": str(tmp_path)}
+    first = tls.prepare(env)
+    assert first["new"] and first["cert"] == str(tmp_path / "tls-cert.pem") and not first["own"]
+    assert (tmp_path / "tls-key.pem").stat().st_mode & 0o077 == 0
+    cert = x509.load_pem_x509_certificate((tmp_path / "tls-cert.pem").read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert HUB_IP in {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+    again = tls.prepare(env)
+    assert not again["new"] and again["fingerprint"] == first["fingerprint"]
+    if shutil.which("openssl"):
+        out = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in",
+                              first["cert"]], capture_output=True, text=True, check=True).stdout
+        assert out.strip().split("=", 1)[1] == first["fingerprint"], out
+    assert f"https://{HUB_IP}:8443/" in tls.banner(env) and first["fingerprint"] in tls.banner(env)
+    # the teacher's own certificate is used as given; half of it, or a missing file, is an error
+    own = tls.prepare({**env, "SEQHUB_CERT": first["cert"], "SEQHUB_KEY": first["key"]})
+    assert own["own"] and own["cert"] == first["cert"] and not own["new"]
+    for bad in ({"SEQHUB_CERT": first["cert"]}, {"SEQHUB_CERT": "/nonexistent.pem",
+                                                 "SEQHUB_KEY": first["key"]}):
+        with pytest.raises(ValueError):
+            tls.settings({**env, **bad})
+    # loopback without a certificate: plain HTTP, as before
+    assert tls.prepare({"SEQHUB_STATE_DIR": str(tmp_path)})["cert"] is None

@@ -1,28 +1,35 @@
-"""JupyterHub for the course on one machine: `make hub` (scripts/hub/start.sh) and the load test.
+"""JupyterHub for the course on one machine: `make hub` (scripts/hub/start.sh) and the hub tests.
 
-Local trials and small classes only (docs/classroom-server.md has the production paths):
-- listens on 127.0.0.1 only (hub, proxy, proxy API and every student's server);
-- one shared password that the teacher sets in SEQHUB_PASSWORD (8 characters or more); there is
-  no default, and the hub refuses to start without it;
+One machine, a class (docs/classroom-server.md has the sizing and the larger deployments):
+- by default listens on 127.0.0.1 only; SEQHUB_HOST=0.0.0.0 (or a LAN address; make hub
+  HUB_HOST=...) opens the one public port SEQHUB_PORT to the students' laptops, always HTTPS: the
+  teacher's certificate SEQHUB_CERT + SEQHUB_KEY, or a self-signed one made on first start
+  (scripts/hub/tls.py; its SHA-256 fingerprint is printed). The hub's API, the proxy's API and
+  every student's server stay on 127.0.0.1;
+- SEQHUB_AUTH=shared (default): one shared password that the teacher sets in SEQHUB_PASSWORD
+  (8 characters or more; no default, the hub refuses to start without it). Honest limit: whoever
+  knows it can log in under any listed name, and there is no lock-out: one lesson in one room;
+- SEQHUB_AUTH=native: per-student logins with NativeAuthenticator: a student signs up with a
+  name from the class list and their own password, the teacher (SEQHUB_ADMIN_USER, default
+  "teacher", password SEQHUB_ADMIN_PASSWORD, 12 characters or more, registered before the hub
+  listens; admin) approves at /hub/authorize; SEQHUB_FAILED_LOGINS wrong passwords (5) lock a
+  name for SEQHUB_LOCKOUT_SECONDS (600);
 - only the students listed in SEQHUB_USERS (comma separated) or in the file SEQHUB_USERS_FILE
-  (default artifacts/hub/users.txt, written by scripts/hub/students.py) may log in;
+  (default artifacts/hub/users.txt, written by scripts/hub/students.py) may log in or sign up;
 - each student is a system user of this machine (create them with scripts/hub/students.py):
   LocalProcessSpawner starts their server as that user, so file permissions keep students apart;
 - the single-user server is jupyterhub-singleuser from the course's venv (.venv): same torch,
-  helpers and JupyterLab as `make lab`, opening in the student's home directory;
+  helpers and JupyterLab as `make lab`, opening in the student's home directory, with nbgitpuller
+  (SEQHUB_COURSE_REPOS: local course repositories the students' git may read);
 - the idle culler (jupyterhub-idle-culler) stops a server SEQHUB_CULL_TIMEOUT seconds (default
   3600) after its last activity.
 
-Honest limit of a shared password: whoever knows it can log in under any listed name. Use it for
-a trial or a lab session in one room; for a term-long class use per-student passwords
-(The Littlest JupyterHub's FirstUse or Native authenticator, or the school's login).
-
 Other settings (environment variables): SEQHUB_PORT (8000), SEQHUB_HUB_PORT (8081),
-SEQHUB_PROXY_API_PORT (8001), SEQHUB_STATE_DIR (artifacts/hub: database, cookie secret, pid file),
-SEQHUB_CULL_EVERY (seconds between culler checks, default min(300, timeout/2)),
-SEQHUB_ACTIVITY_INTERVAL (how often activity reaches the hub, default 300 s),
-SEQHUB_ADMIN_USER + SEQHUB_ADMIN_PASSWORD (optional teacher account with the admin page; the
-admin password must be 32 characters or more and is separate from the students' password).
+SEQHUB_PROXY_API_PORT (8001), SEQHUB_STATE_DIR (artifacts/hub: database, cookie secret, pid file,
+self-signed certificate), SEQHUB_CULL_EVERY (seconds between culler checks, default
+min(300, timeout/2)), SEQHUB_ACTIVITY_INTERVAL (how often activity reaches the hub, default
+300 s), in shared mode SEQHUB_ADMIN_USER + SEQHUB_ADMIN_PASSWORD (optional teacher account with the
+admin page; that admin password must be 32 characters or more and differ from the students').
 """
 import os
 import pwd
@@ -143,7 +150,8 @@ except ValueError as exc:
     _fail(str(exc))
 port = public["port"]
 if public["cert"]:
-    c.JupyterHub.bind_url = f"https://{public['host']}:{port}"
+    host = f"[{public['host']}]" if ":" in public["host"] else public["host"]   # IPv6
+    c.JupyterHub.bind_url = f"https://{host}:{port}"
     c.JupyterHub.ssl_cert = public["cert"]
     c.JupyterHub.ssl_key = public["key"]
     print(f"jupyterhub_config.py: HTTPS on {public['host']}:{port}, certificate {public['cert']}, "

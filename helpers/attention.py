@@ -1,15 +1,19 @@
 """Attention, written from its equations (chapter 07): the piece the Transformer is built on.
 
-Scaled dot-product attention (Vaswani et al. 2017) for queries Q (L, d), keys K (S, d), values V (S, d_v)::
+Scaled dot-product attention (Vaswani et al. 2017) for queries Q (L, d_k), keys K (S, d_k), values V (S, d_v)::
 
-    scores  = Q Kᵀ / √d                    (L, S)  how well query i matches key j
+    scores  = Q Kᵀ / √d_k                  (L, S)  how well query i matches key j
     weights = softmax(scores) row by row    (L, S)  each row sums to 1
     output  = weights V                     (L, d_v) a weighted average of the values
 
-Multi-head attention projects Q, K and V h times into d/h dimensions, attends in each head on its
-own and joins the heads with one more linear map::
+Multi-head attention projects the inputs n_h times into d_k = d / n_h dimensions (d = embed_dim),
+attends in each head on its own (dividing by √d_k, the width of one head) and joins the heads with
+one more linear map::
 
-    head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V),    MultiHead(Q, K, V) = Concat(head_1..head_h) W^O
+    head_i = softmax((X_q W_i^Q)(X_k W_i^K)ᵀ / √d_k) (X_v W_i^V),   W_i^Q, W_i^K, W_i^V: (d, d_k)
+    MultiHead = Concat(head_1..head_{n_h}) W^O                       W^O: (d, d)
+
+(each projection also adds its bias, ``in_proj_bias`` and ``out_proj.bias``).
 
 ``MultiheadAttention`` here is the from-scratch twin of ``torch.nn.MultiheadAttention``: the same
 constructor arguments, parameter names (``in_proj_weight``, ``in_proj_bias``, ``out_proj.weight``,
@@ -41,24 +45,26 @@ def causal_mask(T: int, device=None) -> torch.Tensor:
 
 def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                                  attn_mask: torch.Tensor | None = None, is_causal: bool = False):
-    """softmax(Q Kᵀ/√d + mask) V over the last two dimensions; returns (output, weights).
+    """softmax(Q Kᵀ/√d_k + mask) V over the last two dimensions; returns (output, weights).
 
-    query (..., L, d), key (..., S, d), value (..., S, d_v) -> output (..., L, d_v), weights (..., L, S).
+    query (..., L, d_k), key (..., S, d_k), value (..., S, d_v) -> output (..., L, d_v), weights (..., L, S).
     Same arguments and mask convention as ``torch.nn.functional.scaled_dot_product_attention``
     (which returns only the output): a boolean ``attn_mask`` is True where attention is *allowed*,
     a float one is added to the scores; ``is_causal=True`` lets position i see only j <= i.
+    A row whose keys are all masked is softmax(−∞, …, −∞) = 0/0 = NaN here, as in
+    ``nn.MultiheadAttention``; PyTorch's fused ``F.scaled_dot_product_attention`` returns 0 for it instead.
     """
     for t, name in ((query, "query"), (key, "key"), (value, "value")):
         checks.float_tensor(t, name, query.dtype)
         if t.dim() < 2:
             raise ValueError(f"{name} must have at least 2 dimensions (..., length, features), got {tuple(t.shape)}")
     if query.shape[-1] != key.shape[-1]:
-        raise ValueError(f"query and key must have the same feature size d, got {query.shape[-1]} and {key.shape[-1]}")
+        raise ValueError(f"query and key must have the same feature size d_k, got {query.shape[-1]} and {key.shape[-1]}")
     if key.shape[-2] != value.shape[-2]:
         raise ValueError(f"key and value must have the same length S, got {key.shape[-2]} and {value.shape[-2]}")
-    L, S, d = query.shape[-2], key.shape[-2], query.shape[-1]
-    # scores = Q Kᵀ / √d                                        (..., L, S)
-    scores = query @ key.transpose(-2, -1) / math.sqrt(d)
+    L, S, d_k = query.shape[-2], key.shape[-2], query.shape[-1]
+    # scores = Q Kᵀ / √d_k                                      (..., L, S)
+    scores = query @ key.transpose(-2, -1) / math.sqrt(d_k)
     if is_causal:
         if attn_mask is not None:
             raise ValueError("give either attn_mask or is_causal=True, not both")
@@ -215,8 +221,9 @@ class MultiheadAttention(nn.Module):
                 key_padding_mask = key_padding_mask.unsqueeze(0)
         elif self.batch_first:                                   # (N, L, E) -> (L, N, E)
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        L, N, E = query.shape
-        S, h, d = key.shape[0], self.num_heads, self.head_dim
+        L, N, E = query.shape                                    # E = d, the model width
+        S, n_h = key.shape[0], self.num_heads
+        d_k = self.head_dim                                      # d_k = d / n_h, the width of one head
         dtype = query.dtype
 
         # Q = query W^Q + b^Q, K = key W^K + b^K, V = value W^V + b^V      (L or S, N, E)
@@ -229,42 +236,42 @@ class MultiheadAttention(nn.Module):
         k = key @ W_k.T + (0 if b_k is None else b_k)
         v = value @ W_v.T + (0 if b_v is None else b_v)
 
-        # masks: one float mask (N*h, L, S') that is added to the scores
+        # masks: one float mask (N*n_h, L, S') that is added to the scores
         mask = None
         if attn_mask is not None:
             if attn_mask.dim() == 2:
                 checks.shape(attn_mask, "attn_mask", (L, S), (f"L={L}", f"S={S}"))
-                mask = self._as_float_mask(attn_mask, "attn_mask", dtype).expand(N * h, L, S)
+                mask = self._as_float_mask(attn_mask, "attn_mask", dtype).expand(N * n_h, L, S)
             else:
-                checks.shape(attn_mask, "attn_mask", (N * h, L, S), (f"N*num_heads={N * h}", f"L={L}", f"S={S}"))
+                checks.shape(attn_mask, "attn_mask", (N * n_h, L, S), (f"N*num_heads={N * n_h}", f"L={L}", f"S={S}"))
                 mask = self._as_float_mask(attn_mask, "attn_mask", dtype)
         if key_padding_mask is not None:
             checks.shape(key_padding_mask, "key_padding_mask", (N, S), (f"N={N}", f"S={S}"))
             pad = self._as_float_mask(key_padding_mask, "key_padding_mask", dtype)       # (N, S)
-            pad = pad[:, None, None, :].expand(N, h, 1, S).reshape(N * h, 1, S)
+            pad = pad[:, None, None, :].expand(N, n_h, 1, S).reshape(N * n_h, 1, S)
             mask = pad if mask is None else mask + pad
         if self.bias_k is not None:                              # one learned extra key/value
             k = torch.cat([k, self.bias_k.expand(1, N, E)])
             v = torch.cat([v, self.bias_v.expand(1, N, E)])
             mask = None if mask is None else nn.functional.pad(mask, (0, 1))
 
-        # split the heads: (L, N, E) -> (N*h, L, d)
-        q = q.reshape(L, N * h, d).transpose(0, 1)
-        k = k.reshape(k.shape[0], N * h, d).transpose(0, 1)
-        v = v.reshape(v.shape[0], N * h, d).transpose(0, 1)
+        # split the heads: (L, N, E) -> (N*n_h, L, d_k)
+        q = q.reshape(L, N * n_h, d_k).transpose(0, 1)
+        k = k.reshape(k.shape[0], N * n_h, d_k).transpose(0, 1)
+        v = v.reshape(v.shape[0], N * n_h, d_k).transpose(0, 1)
         if self.add_zero_attn:                                   # one extra all-zero key/value
-            k = torch.cat([k, k.new_zeros(N * h, 1, d)], dim=1)
-            v = torch.cat([v, v.new_zeros(N * h, 1, d)], dim=1)
+            k = torch.cat([k, k.new_zeros(N * n_h, 1, d_k)], dim=1)
+            v = torch.cat([v, v.new_zeros(N * n_h, 1, d_k)], dim=1)
             mask = None if mask is None else nn.functional.pad(mask, (0, 1))
 
-        # weights = softmax(Q Kᵀ/√d + mask) in every head               (N*h, L, S)
-        scores = q @ k.transpose(1, 2) / math.sqrt(d)
+        # weights = softmax(Q Kᵀ/√d_k + mask) in every head, d_k = d / n_h    (N*n_h, L, S)
+        scores = q @ k.transpose(1, 2) / math.sqrt(d_k)
         if mask is not None:
             scores = scores + mask
         weights = torch.softmax(scores, dim=-1)
         if self.dropout and self.training:
             weights = nn.functional.dropout(weights, p=self.dropout)
-        # head_i = weights_i V_i; Concat(head_1..head_h) W^O + b^O        (L, N, E)
+        # head_i = weights_i V_i; Concat(head_1..head_{n_h}) W^O + b^O        (L, N, E)
         heads = (weights @ v).transpose(0, 1).reshape(L, N, E)
         out = self.out_proj(heads)
 
@@ -274,7 +281,7 @@ class MultiheadAttention(nn.Module):
             out = out.squeeze(1)
         if not need_weights:
             return out, None
-        weights = weights.reshape(N, h, L, -1)
+        weights = weights.reshape(N, n_h, L, -1)
         if average_attn_weights:
             weights = weights.mean(dim=1)                        # (N, L, S)
         if not batched:

@@ -224,10 +224,10 @@ class Seq2Seq(nn.Module):
         self.encoder = nn.GRU(emb_size, hidden_size, batch_first=True)
         self.tgt_emb = nn.Embedding(tgt_vocab_size, emb_size, padding_idx=0)
         self.decoder = nn.GRU(emb_size, hidden_size, batch_first=True)
-        self.out = nn.Linear(hidden_size, tgt_vocab_size)
+        self.out = nn.Linear(hidden_size, tgt_vocab_size)                  # W_y, b_y
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> torch.Tensor:
-        """c = h_T, the encoder's state after the last real (non-pad) input.  (B, S) -> (1, B, H)."""
+        """c = h_S, the encoder's state after the last real (non-pad) input.  (B, S) -> (1, B, H)."""
         checks.shape(src, "src", (None, None), ("B", "S"))
         # packing makes the GRU stop at each sequence's own length, so padding never enters c
         packed = pack_padded_sequence(self.src_emb(src), src_len.cpu(), batch_first=True, enforce_sorted=False)
@@ -240,7 +240,7 @@ class Seq2Seq(nn.Module):
 
     def readout(self, states: torch.Tensor, memory) -> torch.Tensor:
         """Logits from decoder states.  (B, T, H) -> (B, T, V)."""
-        # p(y_j | y_<j, x) = softmax(V s_j + b)
+        # p(y_j | y_<j, x) = softmax(W_y s_j + b_y)
         return self.out(states)
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
@@ -287,13 +287,17 @@ class AttentionSeq2Seq(Seq2Seq):
         return c, (enc, real)
 
     def attend(self, states: torch.Tensor, memory) -> tuple[torch.Tensor, torch.Tensor]:
-        """a_j = softmax_i(s_j · h_i / √H) over real positions; ctx_j = Σ_i a_ji h_i.  -> (B, T, H), (B, T, S)."""
+        """a_j = softmax_i(s_j · h_i / √H) over real positions; ctx_j = Σ_i a_ji h_i.  -> (B, T, H), (B, T, S).
+
+        Cross-attention: the query is the decoder state s_j, keys and values are the encoder states h_i.
+        """
         enc, real = memory
+        # real (B, S) is True at real positions (SDPA's convention: True = allowed), so padding gets weight 0
         return scaled_dot_product_attention(states, enc, enc, attn_mask=real[:, None, :])
 
     def readout(self, states: torch.Tensor, memory) -> torch.Tensor:
         context, _ = self.attend(states, memory)                   # (B, T, H)
-        # p(y_j | y_<j, x) = softmax(V tanh(W_c [s_j; ctx_j] + b_c) + b)
+        # p(y_j | y_<j, x) = softmax(W_y tanh(W_c [s_j; ctx_j] + b_c) + b_y)
         return self.out(torch.tanh(self.combine(torch.cat([states, context], dim=-1))))
 
     @torch.no_grad()

@@ -691,14 +691,16 @@ def transformer_block():
     label(ax, cx - 1.58, 1.85, "残差", size=11, role="muted", ha="right")
     label(ax, cx - 1.58, 3.8, "残差", size=11, role="muted", ha="right")
     label(ax, cx + 1.75, 2.85, "× N", size=14, ha="left")
-    rows = [(r"自注意力：$\mathrm{softmax}(QK^\top/\sqrt{d}+M)\,V$", "ink"),
+    rows = [("GPT-2 式：先归一化（pre-LN）", "ink"),
+            (r"$x \leftarrow x + F(\mathrm{LN}(x))$；原文是 $x \leftarrow \mathrm{LN}(x + F(x))$", "muted"),
+            (r"自注意力：每个头 $\mathrm{softmax}(QK^\top/\sqrt{d_k}+M)\,V$", "ink"),
             ("每个位置一步看到所有（允许的）位置", "muted"),
-            (r"前馈：$W_2\,\mathrm{GELU}(W_1 x)$，每个位置各算各的", "ink"),
-            ("残差 $x + F(x)$：梯度有一条直通的路", "muted"),
-            ("掩码 M 决定谁能看谁：", "ink"),
-            ("BERT 全部可见，GPT 只看过去", "muted")]
+            (r"前馈：$W_2\,\mathrm{GELU}(W_1 x + b_1) + b_2$，中间宽 $4d$", "ink"),
+            ("每个位置各算各的；残差给梯度一条直通的路", "muted"),
+            ("掩码 M：BERT 全部可见，GPT 只看过去", "ink"),
+            ("堆完 N 层，再做一次层归一化", "muted")]
     for k, (t, role) in enumerate(rows):
-        label(ax, 5.85, 4.7 - 0.62 * k, t, size=12, role=role, ha="left")
+        label(ax, 5.55, 5.05 - 0.6 * k, t, size=12, role=role, ha="left")
     return fig
 
 

@@ -32,7 +32,7 @@ def test_sdpa_matches_torch_with_and_without_masks():
 
 def test_sdpa_errors_name_expected_and_given():
     q = torch.randn(3, 4)
-    with pytest.raises(ValueError, match="same feature size d, got 4 and 5"):
+    with pytest.raises(ValueError, match="same feature size d_k, got 4 and 5"):
         att.scaled_dot_product_attention(q, torch.randn(3, 5), torch.randn(3, 5))
     with pytest.raises(ValueError, match="same length S, got 3 and 2"):
         att.scaled_dot_product_attention(q, torch.randn(3, 4), torch.randn(2, 4))
@@ -202,3 +202,51 @@ def test_forward_errors_name_expected_and_given():
         m(x, x, x, is_causal=True)
     with pytest.raises(ValueError, match="all be batched"):
         m(x, x[0], x[0])
+
+
+@pytest.mark.parametrize("E, h", [(12, 3), (8, 1), (16, 4), (6, 6)])
+def test_heads_one_by_one_equal_the_fused_module(E, h):
+    """Chapter 07's build-up: head_i = softmax((X W_i^Q)(X W_i^K)ᵀ / √d_k) X W_i^V with d_k = E / h and
+    W_i the i-th block of d_k rows of in_proj_weight; Concat(heads) W^O + b^O is the module's output."""
+    mine, ref = pair(h, embed_dim=E, num_heads=h, batch_first=True)
+    N, T, d_k = 2, 5, E // h
+    x = torch.randn(N, T, E, dtype=D)
+    W_q, W_k, W_v = mine.in_proj_weight.chunk(3)
+    b_q, b_k, b_v = mine.in_proj_bias.chunk(3)
+    heads = []
+    for i in range(h):
+        r = slice(i * d_k, (i + 1) * d_k)
+        q, k, v = x @ W_q[r].T + b_q[r], x @ W_k[r].T + b_k[r], x @ W_v[r].T + b_v[r]
+        w = torch.softmax(q @ k.transpose(1, 2) / d_k ** 0.5, dim=-1)
+        heads.append(w @ v)
+    out = torch.cat(heads, dim=-1) @ mine.out_proj.weight.T + mine.out_proj.bias
+    for m in (mine, ref):
+        assert torch.allclose(out, m(x, x, x)[0], atol=1e-12, rtol=0)
+    if h > 1:   # dividing by √E instead of √d_k (the classic mistake) gives another output
+        wrong = torch.cat([torch.softmax((x @ W_q[i * d_k:(i + 1) * d_k].T + b_q[i * d_k:(i + 1) * d_k])
+                                         @ (x @ W_k[i * d_k:(i + 1) * d_k].T + b_k[i * d_k:(i + 1) * d_k]).transpose(1, 2)
+                                         / E ** 0.5, dim=-1) @ (x @ W_v[i * d_k:(i + 1) * d_k].T + b_v[i * d_k:(i + 1) * d_k])
+                           for i in range(h)], dim=-1) @ mine.out_proj.weight.T + mine.out_proj.bias
+        assert not torch.allclose(wrong, out, atol=1e-6)
+
+
+def test_key_padding_gives_padding_no_weight_and_a_fully_masked_row_is_nan():
+    """Chapter 07's padding demo: masked keys get weight 0 and the output equals attention without
+    the padding; a row whose keys are all masked is NaN (softmax of all −∞), in PyTorch as here."""
+    torch.manual_seed(0)
+    q, k = torch.randn(2, 1, 4, dtype=D), torch.randn(2, 5, 4, dtype=D)
+    real = torch.arange(5)[None, :] < torch.tensor([5, 3])[:, None]
+    out, w = att.scaled_dot_product_attention(q, k, k, attn_mask=real[:, None, :])
+    assert (w[1, :, 3:] == 0).all() and (w[0] > 0).all()
+    assert torch.allclose(out[1], att.scaled_dot_product_attention(q[1], k[1, :3], k[1, :3])[0], atol=1e-12)
+    none = torch.zeros(1, 5, dtype=torch.bool)
+    assert att.scaled_dot_product_attention(q[1], k[1], k[1], attn_mask=none)[0].isnan().all()
+    # PyTorch's fused F.scaled_dot_product_attention (pinned version) returns 0 for such a row instead
+    # of NaN; chapter 07 says so next to its demo. nn.MultiheadAttention keeps the NaN.
+    assert (nn.functional.scaled_dot_product_attention(q[1], k[1], k[1], attn_mask=none) == 0).all()
+    mine, ref = pair(0, embed_dim=4, num_heads=2, batch_first=True)
+    kpm = torch.tensor([[False] * 5, [True] * 5])                  # the second sequence is all padding
+    x = torch.randn(2, 5, 4, dtype=D)
+    for m in (mine, ref):
+        o, _ = m(x, x, x, key_padding_mask=kpm)
+        assert not o[0].isnan().any() and o[1].isnan().all()

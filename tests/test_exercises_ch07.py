@@ -86,6 +86,8 @@ def fake_models():
     ((0.97, 0.03), False, "顺序反了"),
     ((3, 97), False, "不是百分数"),
     ((0.5, 0.5), False, "相差超过"),
+    ((0.3, 0.96), False, "无注意力的正确率比检查器测到的高了 0.1 以上"),
+    ((0.04, 0.5), False, "有注意力的正确率比检查器测到的低了 0.1 以上"),
     ((-0.1, 0.9), False, "负数"),
     (0.97, False, "元组"),
     (("a", 0.9), False, WRONG_MARK),
@@ -97,15 +99,34 @@ def test_check_long_numbers(capsys, monkeypatch, fake_models, answer, ok, hint):
     assert result is ok and hint in out
 
 
+@pytest.mark.parametrize("answer", [(0.5, 0.5), (0.9, 0.1), (0.0, 0.0), (1.0, 1.0), (0.3, 0.877), (0.123, 0.6)])
+def test_check_long_numbers_never_reveals_its_own_numbers(capsys, monkeypatch, fake_models, answer):
+    """A failing answer learns the direction of its error, not the checker's numbers (graded homework)."""
+    monkeypatch.setattr(ch07, "_long_accuracies", lambda *a, **k: (0.123, 0.877))
+    result, out = run(capsys, ch07.check_long_numbers, answer, fake_models, None, None)
+    assert not result and WRONG_MARK in out
+    assert "0.12" not in out and "0.88" not in out and "0.87" not in out, out
+
+
+def test_check_long_numbers_checks_the_conclusion(capsys, monkeypatch, fake_models):
+    """Numbers that agree with the checker but do not show attention far ahead are not a pass."""
+    monkeypatch.setattr(ch07, "_long_accuracies", lambda *a, **k: (0.35, 0.75))
+    result, out = run(capsys, ch07.check_long_numbers, (0.35, 0.75), fake_models, None, None)
+    assert not result and "不支持 §1 的结论" in out
+
+
 def test_check_long_numbers_runs_the_real_experiment(capsys):
-    """End to end with tiny untrained models: the checker translates its own 12-digit numbers."""
+    """End to end with tiny untrained models: the checker translates its own 12-digit numbers; both
+    read nothing right, so (0, 0) agrees with it but does not support the conclusion."""
     from helpers import seq2seq as s2s
     torch.manual_seed(0)
     pairs = s2s.numeral_pairs_by_length(3, range(1, 13))
     sv, tv = s2s.make_vocab([a for a, _ in pairs]), s2s.make_vocab([b for _, b in pairs])
     models = {"无注意力": s2s.Seq2Seq(len(sv), len(tv), 4, 8), "有注意力": s2s.AttentionSeq2Seq(len(sv), len(tv), 4, 8)}
     result, out = run(capsys, ch07.check_long_numbers, (0.0, 0.0), models, sv, tv)
-    assert result and OK_MARK in out
+    assert not result and "不支持 §1 的结论" in out
+    result, out = run(capsys, ch07.check_long_numbers, (0.5, 0.0), models, sv, tv)
+    assert not result and "无注意力的正确率比检查器测到的高" in out
 
 
 @pytest.mark.parametrize("answer, ok, hint", [

@@ -39,10 +39,10 @@ def _attention(Q, K, V, scale=True, dim=-1, softmax=True):
 
 @checker
 def check_attention(fn) -> Verdict:
-    """fn(Q, K, V) with Q (T, d), K (S, d), V (S, d_v) must return softmax(Q Kᵀ/√d) V, shape (T, d_v)."""
+    """fn(Q, K, V) with Q (T, d_k), K (S, d_k), V (S, d_v) must return softmax(Q Kᵀ/√d_k) V, shape (T, d_v)."""
     Q, K, V = _qkv()
     ok, out = run_student(fn, (Q, K, V), "my_attention(Q, K, V)",
-                          "Q 是 (T, d)、K 是 (S, d)、V 是 (S, d_v)：打分是 Q @ K.T。")
+                          "Q 是 (T, d_k)、K 是 (S, d_k)、V 是 (S, d_v)：打分是 Q @ K.T。")
     if not ok:
         return quiet_false()
     got = read_tensor(out, (Q.shape[0], V.shape[1]), "返回值")
@@ -50,15 +50,15 @@ def check_attention(fn) -> Verdict:
         return quiet_false()
     dtype = answer_dtype(out)
     if close(got, _attention(Q, K, V), dtype=dtype):
-        return verdict(True, "softmax(QKᵀ/√d)V，每行权重和为 1。")
+        return verdict(True, "softmax(QKᵀ/√d_k)V，每行权重和为 1。")
     if close(got, _attention(Q, K, V, scale=False), dtype=dtype):
-        return verdict(False, "忘了除以 √d：打分应是 Q @ K.T / d ** 0.5（d 是 Q 的最后一维）。")
+        return verdict(False, "忘了除以 √d_k：打分应是 Q @ K.T / d_k ** 0.5（d_k 是 Q 的最后一维）。")
     if close(got, _attention(Q, K, V, dim=0), dtype=dtype):
         return verdict(False, "softmax 做错了维度：应对每一行（最后一维，dim=-1）归一化，让每个查询的权重和为 1。")
     if close(got, _attention(Q, K, V, softmax=False), dtype=dtype) or \
             close(got, _attention(Q, K, V, scale=True, softmax=False), dtype=dtype):
         return verdict(False, "忘了 softmax：打分要先变成和为 1 的权重，再乘 V。")
-    return verdict(False, "结果与 softmax(QKᵀ/√d)V 不符。先检查打分 Q @ K.T 的形状是 (T, S)。")
+    return verdict(False, "结果与 softmax(QKᵀ/√d_k)V 不符。先检查打分 Q @ K.T 的形状是 (T, S)。")
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -132,7 +132,9 @@ def _long_accuracies(models, src_vocab, tgt_vocab, n: int = 200, seed: int = 313
 def check_long_numbers(answer, models, src_vocab, tgt_vocab) -> Verdict:
     """answer = (accuracy without attention, accuracy with attention) on the student's 200 new 12-digit
     numbers. The checker redoes the experiment on its own 200 numbers: the student's numbers must
-    agree with it within sampling error (±0.1), and the conclusion must follow."""
+    agree with it within sampling error (±0.1), and they must support §1's conclusion (attention
+    ahead by more than 0.5). A failure names only the direction of a difference, never the checker's
+    own numbers, so that they cannot be copied back."""
     if unanswered(answer):
         return quiet_false()
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:
@@ -149,14 +151,18 @@ def check_long_numbers(answer, models, src_vocab, tgt_vocab) -> Verdict:
     ref_plain, ref_attn = _long_accuracies(models, src_vocab, tgt_vocab)
     tol = 0.1
     if abs(plain - ref_attn) <= tol and abs(attn - ref_plain) <= tol and abs(ref_attn - ref_plain) > 2 * tol:
-        return verdict(False, f"两个数的顺序反了：先写无注意力的，再写有注意力的（检查器测到 "
-                              f"{ref_plain:.2f} 和 {ref_attn:.2f}）。")
-    if abs(plain - ref_plain) > tol or abs(attn - ref_attn) > tol:
-        return verdict(False, f"与检查器在它自己的 200 个 12 位数上测到的（无注意力 {ref_plain:.2f}，"
-                              f"有注意力 {ref_attn:.2f}）相差超过 {tol}：确认用的是 12 位数（10**11 到 10**12 - 1）"
-                              f"和 §1 训练好的模型。")
-    return verdict(True, f"你测到 {plain:.2f} 与 {attn:.2f}，检查器测到 {ref_plain:.2f} 与 {ref_attn:.2f}："
-                         f"换一批新数，结论不变{'（注意力大幅领先）' if attn - plain > 0.5 else ''}。")
+        return verdict(False, "两个数的顺序反了：先写无注意力的，再写有注意力的。")
+    off = [f"{name}的正确率比检查器测到的{'高' if mine > ref else '低'}了 {tol} 以上"
+           for name, mine, ref in (("无注意力", plain, ref_plain), ("有注意力", attn, ref_attn))
+           if abs(mine - ref) > tol]
+    if off:
+        return verdict(False, f"与检查器在它自己的 200 个 12 位数上测到的相差超过 {tol}：{'；'.join(off)}。"
+                              f"确认用的是 12 位数（10**11 到 10**12 - 1）和 §1 训练好的模型。")
+    if attn - plain <= 0.5:
+        return verdict(False, f"你的数字与检查器的一致，但不支持 §1 的结论（有注意力应比无注意力高出 0.5 以上，"
+                              f"这里只差 {attn - plain:.2f}）：§1 的两个模型训练完整了吗？")
+    return verdict(True, f"你测到 {plain:.2f} 与 {attn:.2f}，与检查器在另一批 200 个数上测到的 {ref_plain:.2f} 与 "
+                         f"{ref_attn:.2f} 相差不到 {tol}：换一批新数，结论不变（注意力大幅领先）。")
 
 
 # ----------------------------------------------------------------------------- chapter 08

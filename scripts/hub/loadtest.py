@@ -727,6 +727,11 @@ class LoadTest:
         if getattr(self, "_other_x", None) is not None:
             self._other_x.__exit__(None, None, None)
             self._other_x = None
+        for folder, mode in reversed(self.chmodded):   # any opened outside that (callers' own)
+            try:
+                os.chmod(folder, mode)
+            except OSError:
+                pass
         if left:
             log(f"COULD NOT REMOVE users {left}: remove them by hand (userdel -r NAME)")
         else:

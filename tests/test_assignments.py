@@ -40,7 +40,9 @@ sys.modules["assignments"] = A
 spec.loader.exec_module(A)
 
 SHORT = 12
-TEST_TIMEOUT = 25     # s per cell in the autograde test: 04's slowest cell takes 8 s on a loaded 2-core CPU
+# s per cell in the autograde test (the endless loop waits this long): 04's slowest cell takes 8 s
+# on a 2-core CPU, 23 s when 7 people shared it
+TEST_TIMEOUT = 45
 AID = "04_bptt"
 
 
@@ -238,7 +240,7 @@ def delta_step(delta_next, h_k, W):        # right only on the visible checker's
     if tuple(delta_next.shape) == (3, 5):
         return _ch04.delta_step(delta_next, h_k, W)
     return delta_next'''
-ENDLESS = "while True:\n    pass"
+ENDLESS = "import time\nwhile True:          # never ends (sleeps, so that it leaves the CPU to other tests)\n    time.sleep(0.05)"
 
 
 def _fill(release_nb: dict, source_nb: dict, answers: dict) -> dict:
@@ -333,10 +335,16 @@ def test_gamed_checker_fails_the_hidden_test_and_endless_loop_scores_zero(graded
     loop = next(c for c in notebooks["cheater"]["cells"]
                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "must_vanish_answer")
     assert any(n in ("KeyboardInterrupt", "CellTimeoutError") for n in errors["must_vanish_answer"]), errors
-    assert ENDLESS.split("\n")[0] in A.source_of(loop)
+    assert "while True:" in A.source_of(loop)
 
 
 # ----------------------------------------------------------------------------- student edition
+# Reference lines that helpers/ (the tested course code the chapters import; the edition needs it)
+# contains verbatim: the checker of 04's exercise 1 computes the right answer with the same line.
+IN_HELPERS = {("check_delta_step", "return (1 - h_k ** 2) * (delta_next @ W)"),
+              ("check_gate_shift", "H = shifted.rnn.hidden_size")}      # a generic line
+
+
 @pytest.fixture(scope="module")
 def edition(tmp_path_factory):
     out = tmp_path_factory.mktemp("edition") / "student-edition"
@@ -354,12 +362,12 @@ def test_student_edition_is_a_git_repo_without_answers(edition):
     names = {p.name for p in (edition / "notebooks").glob("*.ipynb")}
     assert names == {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert (edition / "helpers" / "exercises").is_dir() and (edition / "media").is_dir()
-    # helpers/ is the course's tested code that the chapters import and the checkers need: it
-    # implements what some exercises ask for (the chapters say so), so it is not compared
-    text = corpus(edition, skip=("helpers",))
+    text = corpus(edition)
     every = [item for v in reference_lines().values() for item in v]
-    assert not leaks(text, every), leaks(text, every)[:5]
-    assert not leaks(text, hidden_lines())
+    assert set(leaks(text, every)) <= IN_HELPERS, set(leaks(text, every)) - IN_HELPERS
+    # nothing of grading.toml goes into the edition (helpers/ shares generic test-data lines with it)
+    assert not leaks(corpus(edition, skip=("helpers",)), hidden_lines())
+    assert "BEGIN HIDDEN TESTS" not in text and not list(edition.rglob("grading.toml"))
     for path in (edition / "notebooks").glob("*.ipynb"):
         nb = json.loads(path.read_text(encoding="utf-8"))
         assert not any(A.is_reference(c) for c in nb["cells"]), path.name

@@ -448,6 +448,9 @@ def student_edition(out: Path) -> Path:
     """Write the student edition into ``out`` (a git repository) and commit it."""
     for path in chapters():            # refuse to publish a chapter whose exercises cannot be mapped
         find_exercises(json.loads(path.read_text(encoding="utf-8")), path.name)
+    marker = out / ".seqcourse-student-edition"
+    if out.exists() and any(out.iterdir()) and not marker.exists():
+        raise SystemExit(f"{out} is not empty and not a student edition: refusing to replace its files")
     out.mkdir(parents=True, exist_ok=True)
     if not (out / ".git").exists():
         _git(out, "init", "-q", "-b", "main")
@@ -468,6 +471,8 @@ def student_edition(out: Path) -> Path:
                                                    encoding="utf-8")
     (out / "README.md").write_text(EDITION_README, encoding="utf-8")
     (out / ".gitignore").write_text("__pycache__/\n.ipynb_checkpoints/\n", encoding="utf-8")
+    marker.write_text("written by scripts/assignments.py student-edition; every build replaces these files\n",
+                      encoding="utf-8")
     _git(out, "add", "-A")
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip() or "unknown"

@@ -439,3 +439,10 @@ def test_plain_lab_hides_nbgrader_but_the_venv_keeps_it_for_the_hub(tmp_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_student_edition_refuses_a_folder_that_is_not_one(tmp_path):
+    (tmp_path / "thesis.tex").write_text("mine", encoding="utf-8")
+    with pytest.raises(SystemExit, match="not a student edition"):
+        A.student_edition(tmp_path)
+    assert (tmp_path / "thesis.tex").read_text(encoding="utf-8") == "mine"

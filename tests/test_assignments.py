@@ -446,3 +446,29 @@ def test_student_edition_refuses_a_folder_that_is_not_one(tmp_path):
     with pytest.raises(SystemExit, match="not a student edition"):
         A.student_edition(tmp_path)
     assert (tmp_path / "thesis.tex").read_text(encoding="utf-8") == "mine"
+
+
+def _reference_function(e: "A.Exercise"):
+    """The function a reference cell defines as the answer (its imports and defs run alone)."""
+    import ast
+    tree = ast.parse(e.solution_code)
+    keep = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef))]
+    ns = {"torch": __import__("torch")}
+    exec(compile(ast.Module(body=keep, type_ignores=[]), e.checker, "exec"), ns)
+    assigned = {t.id: n.value.id for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name)
+                for t in n.targets if isinstance(t, ast.Name)}
+    name = assigned.get(e.answer_vars[0], e.answer_vars[0])
+    return ns[name]
+
+
+def test_hidden_tests_pass_the_reference_and_fail_a_wrong_answer():
+    """Each hidden test, run as the test cell runs it, accepts the chapter's reference function and
+    rejects a function that returns its first argument."""
+    with_hidden = [e for exercises in A.course_exercises().values() for e in exercises if e.hidden]
+    assert len(with_hidden) >= 8
+    for e in with_hidden:
+        ns = {}
+        exec(f"def _hidden_tests(ANSWER):\n{__import__('textwrap').indent(e.hidden, '    ')}\n", ns)
+        ns["_hidden_tests"](_reference_function(e))
+        with pytest.raises(Exception):
+            ns["_hidden_tests"](lambda *args: args[0])

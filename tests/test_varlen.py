@@ -7,6 +7,16 @@ import torch
 from helpers import varlen
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread, as the notebooks use (helpers.env.set_threads): on a busy 2-core machine
+    two threads made these tiny training loops about 8x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _seqs(lengths=(5, 2, 7, 1), C=3, seed=0):
     g = torch.Generator().manual_seed(seed)
     return [torch.randn(n, C, generator=g, dtype=torch.float64) for n in lengths]

@@ -1,7 +1,7 @@
 """The teacher's homework cycle with nbgrader on the class server (run as root, like make hub).
 
     sudo .venv/bin/python scripts/hub/homework.py setup                 # once: course folder, exchange, grading user
-    sudo .venv/bin/python scripts/hub/homework.py release 04_bptt --due "2026-12-09 23:59:00 +0800"
+    sudo .venv/bin/python scripts/hub/homework.py release 04_bptt --due "2026-12-09 15:59:00 UTC"
          (students: Assignments panel in JupyterLab -> Fetch, work, Submit)
     sudo .venv/bin/python scripts/hub/homework.py collect 04_bptt
     sudo .venv/bin/python scripts/hub/homework.py autograde 04_bptt
@@ -394,7 +394,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--students", nargs="*", help="default: artifacts/hub/users.txt")
     p = sub.add_parser("release")
     p.add_argument("assignment")
-    p.add_argument("--due", help='e.g. "2026-12-09 23:59:00 +0800"')
+    p.add_argument("--due", help='e.g. "2026-12-09 15:59:00 UTC"')
     p = sub.add_parser("collect")
     p.add_argument("assignment")
     p.add_argument("--json", help="write the rejected submissions here")

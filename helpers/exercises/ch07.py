@@ -1,4 +1,4 @@
-"""Checkers for chapters 07 (attention and the Transformer) and 08 (language models).
+"""Checkers for chapter 07 (attention and the Transformer); chapter 08's are in ``ch08.py``.
 
 Each checker prints one verdict line and returns a :class:`~helpers.exercises._core.Verdict`
 (truthy when right, shows nothing in a notebook); none raises, whatever the answer.
@@ -9,8 +9,6 @@ Each checker prints one verdict line and returns a :class:`~helpers.exercises._c
 4. ``check_long_numbers(answer, models, src_vocab, tgt_vocab)`` (experiment): the student's own
    exact-match accuracies of both trained models on 200 new 12-digit numbers; the checker redoes
    the experiment on its own 200 numbers and judges the student's numbers against it.
-5. ``check_perplexity(answer, loss)``: perplexity from a mean cross-entropy in nats (chapter 08).
-6. ``check_uniform_perplexity(answer, V)``: the perplexity of a model that guesses uniformly.
 """
 from __future__ import annotations
 
@@ -163,41 +161,3 @@ def check_long_numbers(answer, models, src_vocab, tgt_vocab) -> Verdict:
                               f"这里只差 {attn - plain:.2f}）：§1 的两个模型训练完整了吗？")
     return verdict(True, f"你测到 {plain:.2f} 与 {attn:.2f}，与检查器在另一批 200 个数上测到的 {ref_plain:.2f} 与 "
                          f"{ref_attn:.2f} 相差不到 {tol}：换一批新数，结论不变（注意力大幅领先）。")
-
-
-# ----------------------------------------------------------------------------- chapter 08
-@checker
-def check_perplexity(answer, loss: float) -> Verdict:
-    """Perplexity = exp(mean cross-entropy in nats)."""
-    if unanswered(answer):
-        return quiet_false()
-    value = read_number(answer, "困惑度")
-    if value is None:
-        return quiet_false()
-    want = math.exp(loss)
-    if math.isclose(value, want, rel_tol=1e-3):
-        return verdict(True, f"exp({loss:.3f}) = {want:.1f}。")
-    if math.isclose(value, 2 ** loss, rel_tol=1e-3):
-        return verdict(False, "用了 2 为底：PyTorch 的交叉熵以 e 为底（nats），困惑度是 exp(loss)。")
-    if math.isclose(value, 10 ** loss, rel_tol=1e-3):
-        return verdict(False, "用了 10 为底：PyTorch 的交叉熵以 e 为底（nats），困惑度是 exp(loss)。")
-    if math.isclose(value, math.exp(-loss), rel_tol=1e-3):
-        return verdict(False, "符号反了：交叉熵已经是 −log p 的平均，困惑度是 exp(+loss)。")
-    return verdict(False, f"困惑度 = exp(平均交叉熵)，应约为 {want:.1f}，得到 {value}。")
-
-
-@checker
-def check_uniform_perplexity(answer, V: int) -> Verdict:
-    """A model that gives every one of V characters probability 1/V has perplexity exactly V."""
-    if unanswered(answer):
-        return quiet_false()
-    value = read_number(answer, "困惑度")
-    if value is None:
-        return quiet_false()
-    if math.isclose(value, V, rel_tol=1e-6):
-        return verdict(True, f"−log(1/V) = log V，exp(log V) = V = {V}：困惑度就是“在多少个字里均匀地猜”。")
-    if math.isclose(value, math.log(V), rel_tol=1e-3):
-        return verdict(False, f"{value:.3f} 是交叉熵 log V，不是困惑度；困惑度是 exp(交叉熵)。")
-    if math.isclose(value, 1 / V, rel_tol=1e-3):
-        return verdict(False, "1/V 是每个字的概率；困惑度是 exp(−平均 log p)。")
-    return verdict(False, f"均匀猜测时每个字的概率是 1/V，V = {V}；困惑度 exp(−log(1/V)) 是多少？")

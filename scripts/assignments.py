@@ -15,7 +15,9 @@ Interface (stable; the class-server scripts call it):
     <out>/gradebook.db                  nbgrader's gradebook (the assignment and its graded cells)
 
 ``IDS`` are notebook stems such as ``04_bptt`` (default: every chapter ``notebooks/NN_*.ipynb``
-that has exercises). Exchange settings (``c.Exchange.root``) and the course's students are the
+that has exercises; only the chapters built need entries in grading.toml). ``--timeout`` is the
+time limit per cell when autograding (default 300 s; see CELL_TIMEOUT). nbgrader runs ``alembic``
+from PATH: run the ``nbgrader`` command line with ``.venv/bin`` on PATH (this script does it). Exchange settings (``c.Exchange.root``) and the course's students are the
 class server's business (its own nbgrader config); this config holds only what grading needs.
 
 One source of truth. Nothing of an exercise is copied by hand: every build reads the chapter

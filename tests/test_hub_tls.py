@@ -71,7 +71,7 @@ def netns():
         assert not left, f"namespaces left behind: {left}"
 
 
-def laptop(ns: str, step: str, spec: dict, workdir: Path, timeout: float = 400) -> dict:
+def laptop(ns: str, step: str, spec: dict, workdir: Path, timeout: float = 600) -> dict:
     path = workdir / f"spec-{step}.json"
     path.write_text(json.dumps(spec))
     proc = subprocess.run(["ip", "netns", "exec", ns, str(VENV_BIN / "python"),

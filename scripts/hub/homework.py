@@ -245,7 +245,7 @@ class Course:
         grader = pwd.getpwnam(self.grader)
         results = []
         for student in todo:
-            if accounts.kill_processes_of(grader.pw_uid):
+            if kill_all_of(grader.pw_uid):
                 log(f"killed processes left by the grading user before grading {student}")
             sandbox = self.sandbox_base / f"{student}-{secrets.token_hex(6)}"
             sandbox.mkdir(mode=0o700)
@@ -263,7 +263,7 @@ class Course:
             finally:
                 wall = time.monotonic() - t0
                 meter.stop()
-                left = accounts.kill_processes_of(grader.pw_uid)
+                left = kill_all_of(grader.pw_uid)
                 shutil.rmtree(sandbox, ignore_errors=True)
             row = {"student": student, "wall_s": round(wall, 2), "exit": proc.returncode,
                    "kernel_peak_rss_mb": round(meter.peak_rss / 2**20, 1),
@@ -365,6 +365,33 @@ class UidMeter:
                     self._cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
                 except (OSError, IndexError, ValueError):
                     continue
+
+
+def live_pids_of(uid: int) -> list[int]:
+    """Processes of `uid` that are not zombies (a killed process whose parent has not reaped it
+    yet holds nothing and can do nothing)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if f"\nUid:\t{uid}\t" in status and not re.search(r"^State:\s+[ZX]", status, re.M):
+            out.append(int(entry.name))
+    return out
+
+
+def kill_all_of(uid: int, limit: float = 10) -> int:
+    """SIGKILL every process of `uid` until none is left alive (also one forked meanwhile)."""
+    killed, t0 = 0, time.monotonic()
+    while live_pids_of(uid):
+        killed += accounts.kill_processes_of(uid)
+        time.sleep(0.1)
+        if time.monotonic() - t0 > limit:
+            raise HomeworkError(f"processes of uid {uid} keep coming back: {live_pids_of(uid)}")
+    return killed
 
 
 def need_root() -> None:

@@ -1,0 +1,609 @@
+"""One week of homework on the class hub, end to end, with nbgrader's own exchange and grader.
+
+Real hub (scripts/hub/jupyterhub_config.py through scripts/hub/loadtest.py's helpers), real
+temporary system users, real HTTP to each student's own server. The teacher is root running
+scripts/hub/homework.py (nbgrader's commands underneath); the assignment is chapter 04 as
+`scripts/assignments.py build` makes it. Four students fetch it in their own JupyterLab server
+through nbgrader's server API (what the Assignments panel calls), and submit:
+
+    correct  the reference answers        wrong   a wrong answer in every exercise
+    blank    the release as fetched       hostile see HOSTILE below
+
+The scores must equal what the course's checkers say for each answer (an independent run of the
+same notebooks with IPython, outside nbgrader), the edited test cells must be restored, the
+endless loop must be cut by the time limit and score zero, every attempt of the hostile student
+must get nothing that is not theirs, feedback reaches each student and nobody else, and the CSV
+export has the four rows. Needs root (temporary users), the hub packages and nbgrader; in CI
+(CI=true) a missing piece is a failure, elsewhere a skip. SEQHW_TEST_CELL_TIMEOUT (default 30 s)
+is the per-cell time limit the assignment is built with for the test.
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import os
+import pwd
+import re
+import secrets
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HUB = ROOT / "scripts" / "hub"
+VENV_BIN = ROOT / ".venv" / "bin"
+PY = VENV_BIN / "python"
+IN_CI = bool(os.environ.get("CI"))
+ASSIGNMENT = "04_bptt"
+COURSE = "seqcourse"
+CELL_TIMEOUT = int(os.environ.get("SEQHW_TEST_CELL_TIMEOUT", "30"))
+LOOP_MARK = "while True:"
+
+
+def missing(reason: str):
+    if IN_CI:
+        pytest.fail(f"{reason} (CI must run the homework-cycle test)")
+    pytest.skip(reason)
+
+
+# ------------------------------------------------------------------------------------------
+# the four submissions, built from the real source and release notebooks
+# ------------------------------------------------------------------------------------------
+def src(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def nbg(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def exercises(nb: dict) -> list[dict]:
+    """[{answer: index, test: index, grade_id, points, var}] in order (answer cell, its test)."""
+    out, answer = [], None
+    for i, cell in enumerate(nb["cells"]):
+        meta = nbg(cell)
+        if cell["cell_type"] == "code" and meta.get("solution"):
+            answer = i
+        elif cell["cell_type"] == "code" and meta.get("grade") and answer is not None:
+            call = re.findall(r"(check_\w+)\(\s*([A-Za-z_]\w*)", src(nb["cells"][answer]))
+            out.append({"answer": answer, "test": i, "grade_id": meta["grade_id"],
+                        "points": float(meta.get("points", 0)),
+                        "checker": call[-1][0] if call else "", "var": call[-1][1] if call else "answer"})
+            answer = None
+    return out
+
+
+def reference_answer(source_cell) -> str:
+    """The answer cell as the teacher wrote it: the solution region kept, its markers dropped."""
+    return "\n".join(line for line in src(source_cell).split("\n")
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+WRONG = {   # per checker: an answer the checker must reject (a typical mistake where one is known)
+    "check_delta_step": "def {var}(delta_next, h_k, W):\n    return delta_next @ W   # 漏了 (1 - h_k**2)",
+    "check_must_vanish": "{var} = [True, True, True, True, True]",
+    "check_clipped_grad": "{var} = [[0.0, 0.0], [0.0, 0.0]]",
+    "check_vanish_experiment": '{var} = {{"scale": 0.5, "mode": "sigma", "activation": "tanh", "reason": "A"}}',
+}
+
+
+def with_answer(release_cell, code: str, stub: str) -> str:
+    """The release answer cell with the stub line replaced by `code` (the check line stays)."""
+    text = src(release_cell)
+    assert stub in text, f"no stub {stub!r} in the answer cell:\n{text}"
+    return text.replace(stub, code, 1)
+
+
+def set_source(cell, text: str) -> None:
+    cell["source"] = text
+
+
+def grading_probe(paths: dict) -> str:
+    """Code the hostile student hides in an answer cell: it runs when the teacher autogrades."""
+    return ("\nimport os as _os, subprocess as _sp\n"
+            "def _probe(label, fn):\n"
+            "    try:\n"
+            "        got = fn()\n"
+            "        print(f'GRADING-PROBE {label}: GOT {str(got)[:60]!r}')\n"
+            "    except Exception as exc:\n"
+            "        print(f'GRADING-PROBE {label}: DENIED {type(exc).__name__}')\n"
+            "print('GRADING-PROBE uid', _os.getuid())\n"
+            + "".join(f"_probe({label!r}, lambda: {expr})\n" for label, expr in [
+                ("read the gradebook", f"open({paths['gradebook']!r}, 'rb').read(16)"),
+                ("write the gradebook", f"open({paths['gradebook']!r}, 'ab').write(b'x')"),
+                ("read the source notebook", f"open({paths['source']!r}).read(100)"),
+                ("list the collected submissions", f"_os.listdir({paths['submitted']!r})"),
+                ("read its own autograded notebook", f"open({paths['autograded_self']!r}).read(100)"),
+                ("read another student's home", f"open({paths['other_home_nb']!r}).read(100)"),
+                ("list the exchange inbound", f"_os.listdir({paths['inbound']!r})"),
+                ("read the hub's cookie secret", f"open({paths['cookie_secret']!r}).read()"),
+            ])
+            + "_sp.Popen(['sleep', '300'], start_new_session=True)\n"
+            "print('GRADING-PROBE left a process running')\n")
+
+
+def make_submissions(source_nb: dict, release_nb: dict, names: dict, paths: dict, stub: str) -> dict:
+    """{role: notebook} for correct, wrong, blank, hostile; and 'oracle_hostile': what the
+    hostile notebook means once nbgrader has restored its test cells and cut the loop."""
+    exs = exercises(release_nb)
+    src_exs = {e["grade_id"]: e for e in exercises(source_nb)}
+    assert len(exs) >= 3, f"the assignment needs at least 3 autograded exercises, has {len(exs)}"
+    assert [e["grade_id"] for e in exs] == list(src_exs), "source and release disagree"
+    subs = {}
+
+    def copy():
+        return json.loads(json.dumps(release_nb))
+
+    def right(e):
+        return reference_answer(source_nb["cells"][src_exs[e["grade_id"]]["answer"]])
+
+    def wrong(e):
+        return WRONG.get(e["checker"], "{var} = '不知道'").format(var=e["var"])
+
+    def marker(role):
+        return f"# {names[role]} 的作业"
+
+    nb = copy()
+    for e in exs:
+        set_source(nb["cells"][e["answer"]], marker("correct") + "\n" + right(e))
+    subs["correct"] = nb
+    nb = copy()
+    for e in exs:
+        set_source(nb["cells"][e["answer"]], with_answer(nb["cells"][e["answer"]],
+                                                         marker("wrong") + "\n" + wrong(e), stub))
+    subs["wrong"] = nb
+    subs["blank"] = copy()
+    nb, oracle = copy(), copy()
+    e0, e1, e2, rest = exs[0], exs[1], exs[2], exs[3:]
+    set_source(nb["cells"][e0["answer"]], with_answer(
+        nb["cells"][e0["answer"]], marker("hostile") + f"\n{LOOP_MARK}\n    pass", stub))
+    set_source(oracle["cells"][e0["answer"]], with_answer(   # what the time limit does to the loop
+        oracle["cells"][e0["answer"]], "raise KeyboardInterrupt()", stub))
+    for target in (nb, oracle):
+        set_source(target["cells"][e1["answer"]],
+                   with_answer(target["cells"][e1["answer"]], wrong(e1), stub))
+    set_source(nb["cells"][e1["test"]], "print('这个测试被学生改掉了：总是通过')")
+    set_source(nb["cells"][e2["answer"]], right(e2) + "\n" + grading_probe(paths))
+    set_source(oracle["cells"][e2["answer"]], right(e2))
+    for e in rest:
+        for target in (nb, oracle):
+            set_source(target["cells"][e["answer"]], right(e))
+        set_source(nb["cells"][e["test"]], "assert True  # 学生把测试改成了总是通过")
+    subs["hostile"] = nb
+    subs["oracle_hostile"] = oracle
+    return subs
+
+
+ORACLE = r"""
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+source = json.load(open(sys.argv[1]))
+tests = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in source["cells"]
+         if c["metadata"].get("nbgrader", {}).get("grade")}
+shell = InteractiveShell.instance()
+out = {}
+for path in sys.argv[2:]:
+    nb = json.load(open(path))
+    shell.reset(new_session=True)
+    passed = {}
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        meta = cell["metadata"].get("nbgrader", {})
+        code = tests[meta["grade_id"]] if meta.get("grade") else "".join(cell["source"])
+        result = shell.run_cell(code, silent=True)
+        if meta.get("grade"):
+            passed[meta["grade_id"]] = bool(result.success)
+    out[path] = passed
+print("ORACLE " + json.dumps(out))
+"""
+
+
+def start_oracle(workdir: Path, source_path: Path, notebooks: dict) -> subprocess.Popen:
+    """What the checkers say, outside nbgrader: each notebook in a fresh IPython shell, the test
+    cells taken from the teacher's source (hidden tests included). Runs as root, but only on
+    the notebooks this test wrote (never the hostile one itself: its oracle twin)."""
+    paths = []
+    for role, nb in notebooks.items():
+        p = workdir / f"oracle-{role}.ipynb"
+        p.write_text(json.dumps(nb), encoding="utf-8")
+        paths.append(str(p))
+    env = {**os.environ, "MPLBACKEND": "agg", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([str(PY), "-c", ORACLE, str(source_path), *paths], cwd=workdir,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_server(s, limit: float = 900) -> None:
+    """Wait until the student's server is up; ask again when a spawn gave up (on a machine this
+    busy a server can take longer than the hub's start timeout to import JupyterLab)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        state = s.server_state()
+        if state and state.get("ready"):
+            return
+        if not state or not state.get("pending"):
+            s.start_server()
+        time.sleep(2)
+    raise AssertionError(f"{s.name}'s server did not start within {limit:.0f} s")
+
+
+def join_other_x(accounts):
+    """Another hub test already lets other users pass the folders on the way to the venv's Python
+    (scripts/hub/students.py other_x_granted, a flock'd record): hold the lock shared like it does,
+    instead of waiting for it to finish; None when this test must grant them itself."""
+    if not hasattr(accounts, "other_x_granted") or accounts.blocked_dirs():
+        return None
+    import fcntl
+    fd = os.open(accounts.LOCK_DIR / "seqhub-other-x.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    if accounts.blocked_dirs():     # restored meanwhile: do it the full way
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        return None
+    return fd
+
+
+def leave_other_x(accounts, fd: int) -> None:
+    """The last test out restores the folders' modes (the same protocol as other_x_granted)."""
+    import fcntl
+    record = accounts.LOCK_DIR / "seqhub-other-x.json"
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pass
+    else:
+        if record.exists():
+            for folder, mode in json.loads(record.read_text()).items():
+                try:
+                    os.chmod(folder, mode)
+                except OSError:
+                    pass
+            record.unlink()
+    os.close(fd)
+
+
+# ------------------------------------------------------------------------------------------
+def test_homework_cycle(monkeypatch, capsys):
+    if os.geteuid() != 0:
+        missing("the homework cycle creates temporary system users: run it as root")
+    for path in (VENV_BIN / "jupyterhub", VENV_BIN / "nbgrader",
+                 ROOT / "node_modules" / ".bin" / "configurable-http-proxy"):
+        if not path.exists():
+            missing(f"{path} is missing: run `make hub-install`")
+    if not (ROOT / "scripts" / "assignments.py").exists():
+        pytest.fail("scripts/assignments.py is missing: the test grades the real chapter-04 assignment")
+    sys.path.insert(0, str(HUB))
+    import loadtest  # noqa: E402  (scripts/hub/loadtest.py: users, hub, students over HTTP)
+    import students as accounts  # noqa: E402
+
+    t_start = time.monotonic()
+    shared = None
+    prefix = "sqw" + secrets.token_hex(3)
+    lt = loadtest.LoadTest([4], [], timeout=1800, prefix=prefix)
+    report: list[str] = []
+
+    def say(msg: str) -> None:
+        report.append(msg)
+        with capsys.disabled():
+            print(f"[homework-test {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    try:
+        shared = join_other_x(accounts)
+        if shared is None:
+            lt.preflight()  # lets other users pass /root etc. (o+x) while any hub test runs
+        lt.create_users()
+        base = lt.base_dir
+        grader = f"{prefix}grader"
+        lt.created.append(grader)
+        accounts.create_user(grader, base / "home" / grader)
+        roles = ["correct", "wrong", "blank", "hostile"]
+        names = dict(zip(roles, lt.names))
+        course_dir, exchange = base / "course", base / "exchange"
+        hw = [str(PY), str(HUB / "homework.py"), f"--course-dir={course_dir}",
+              f"--exchange={exchange}", f"--grader-user={grader}", f"--sandbox-base={base / 'grading'}"]
+
+        def teacher(*args: str, timeout: float = 600) -> str:
+            proc = subprocess.run([*hw, *args], capture_output=True, text=True, timeout=timeout)
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 0, f"homework.py {' '.join(args)} failed:\n{out}"
+            return out
+
+        # the hub first (the students' servers start while the assignment is built)
+        monkeypatch.setenv("SEQHW_EXCHANGE_ROOT", str(exchange))    # reaches the students' servers
+        hub_base = lt.start_hub()
+        students = {r: loadtest.Student(n, hub_base, lt.deadline) for r, n in names.items()}
+        for s in students.values():
+            assert s.login(lt.password), f"{s.name} could not log in"
+            s.get_token()
+            s.start_server()
+            s.keep_tab_open(lt.tabs_closed)    # an open JupyterLab tab: the idle culler (60 s here) waits
+        say(f"hub on {hub_base}; 4 students logged in, their servers starting")
+
+        # -- the real chapter-04 assignment, built for this test --------------------------------
+        build = base / "build"
+        build.mkdir(mode=0o700)
+        proc = subprocess.run([str(PY), str(ROOT / "scripts" / "assignments.py"), "build",
+                               "--out", str(build), "--timeout", str(CELL_TIMEOUT), ASSIGNMENT],
+                              capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert proc.returncode == 0, f"scripts/assignments.py build failed:\n{proc.stdout}{proc.stderr}"
+        source_path = build / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        release_path = build / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        config_text = (build / "nbgrader_config.py").read_text()
+        assert f'course_id = "{COURSE}"' in config_text
+        assert re.search(rf"Execute\.timeout\s*=\s*{CELL_TIMEOUT}\b", config_text), config_text
+        stub = re.search(r"ClearSolutions\.code_stub\s*=\s*(.*)$", config_text, re.M)
+        stub_text = ast.literal_eval(stub.group(1)) if stub else "# YOUR CODE HERE\nraise NotImplementedError()"
+        stub_text = stub_text["python"] if isinstance(stub_text, dict) else stub_text
+        source_nb = json.loads(source_path.read_text(encoding="utf-8"))
+        release_nb = json.loads(release_path.read_text(encoding="utf-8"))
+        say(f"built {ASSIGNMENT} with scripts/assignments.py: {len(exercises(release_nb))} "
+            f"autograded exercises, {CELL_TIMEOUT} s per cell")
+
+        # -- the teacher: course folder, exchange, grading user, release with a due date -------
+        teacher("setup", f"--from={build}", "--students", *names.values())
+        due = (datetime.now(timezone.utc) + timedelta(days=7)).strftime("%Y-%m-%d %H:%M:%S UTC")
+        teacher("release", ASSIGNMENT, f"--due={due}")
+        say(f"teacher: setup (course folder, exchange, grading user {grader}) and release, due {due}")
+        installed = (ROOT / ".venv" / "etc" / "jupyter" / "nbgrader_config.py").read_text()
+        assert installed == (HUB / "nbgrader_config.py").read_text()
+        assert oct(exchange.stat().st_mode & 0o7777) == "0o1777"
+        inbound = exchange / COURSE / "inbound"
+        paths = {"gradebook": str(course_dir / "gradebook.db"),
+                 "source": str(course_dir / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+                 "submitted": str(course_dir / "submitted"),
+                 "autograded_self": str(course_dir / "autograded" / names["hostile"] / ASSIGNMENT
+                                        / f"{ASSIGNMENT}.ipynb"),
+                 "other_home_nb": str(Path(pwd.getpwnam(names["correct"]).pw_dir) / ASSIGNMENT
+                                      / f"{ASSIGNMENT}.ipynb"),
+                 "inbound": str(inbound),
+                 "cookie_secret": str(base / "state" / "jupyterhub_cookie_secret")}
+        subs = make_submissions(source_nb, release_nb, names, paths, stub_text)
+
+        # -- four students in their own servers -----------------------------------------------------
+        for s in students.values():
+            wait_for_server(s)
+        say("the 4 students' servers are ready")
+        # the independent checker run, while the students work (done before the timed autograde)
+        oracle = start_oracle(base, source_path, {r: subs[r] for r in
+                                                  ("correct", "wrong", "blank", "oracle_hostile")})
+
+        def action(s, what: str) -> object:
+            r = s.api("POST", f"/user/{s.name}/assignments/{what}", timeout=180,
+                      json={"course_id": COURSE, "assignment_id": ASSIGNMENT})
+            assert r.status_code == 200, f"{s.name}: {what} gave {r.status_code}: {r.text[:300]}"
+            body = r.json()
+            assert not (isinstance(body, dict) and body.get("success") is False), f"{s.name}: {what}: {body}"
+            return body
+
+        nb_path = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+        for role, s in students.items():
+            r = s.server("GET", f"../assignments?course_id={COURSE}")
+            assert r.status_code == 200 and ASSIGNMENT in r.text, f"{s.name} does not see the release"
+            action(s, "fetch")
+            got = s.server("GET", f"contents/{nb_path}").json()["content"]
+            assert [src(c) for c in got["cells"]] == [src(c) for c in release_nb["cells"]]
+            if role != "blank":
+                s.upload(nb_path, nb=subs[role])
+            action(s, "submit")
+        say("each student fetched the release in their own server and submitted "
+            "(nbgrader's server API, as the Assignments panel does)")
+
+        # -- the hostile student, in their own server -------------------------------------------
+        hostile = students["hostile"]
+        other = names["correct"]
+        other_home = Path(pwd.getpwnam(other).pw_dir)
+        kernel = hostile.open_kernel("probe.ipynb")
+        kernel.wait_ready()
+        attempts = {
+            "list the exchange inbound": f"os.listdir({str(inbound)!r})",
+            "find another student's submission by pattern": f"glob.glob({str(inbound)!r} + '/{other}+*') or 'nothing found'",
+            "read another's submission by the pre-0.7 name (no random part)":
+                f"open({str(inbound)!r} + '/{other}+{ASSIGNMENT}+' + 'x').read()",
+            "list the teacher's course folder": f"os.listdir({str(course_dir)!r})",
+            "read the teacher's gradebook": f"open({paths['gradebook']!r}, 'rb').read(16)",
+            "read the teacher's source notebook (answers, hidden tests)": f"open({paths['source']!r}).read(100)",
+            "read a submission the teacher collected": f"open({paths['submitted']!r} + '/{other}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb').read(100)",
+            "read another student's home": f"open({paths['other_home_nb']!r}).read(100)",
+            "read the hub's cookie secret": f"open({paths['cookie_secret']!r}).read()",
+            "rename the course's exchange folder": f"os.rename({str(exchange / COURSE)!r}, {str(exchange / 'stolen')!r})",
+            "overwrite the released notebook": f"open({str(exchange / COURSE / 'outbound' / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))!r}, 'a').write('x')",
+            "add a file to the release": f"open({str(exchange / COURSE / 'outbound' / ASSIGNMENT / 'extra.py')!r}, 'w').write('x')",
+            "read the assignment build (answers, hidden tests)": f"os.listdir({str(base / 'build')!r})",
+        }
+        allowed = {   # course material every student has anyway (decision: docs/classroom-server.md)
+            "read a chapter with its reference answers (repo notebooks/)": f"open({str(ROOT / 'notebooks' / '04_bptt.ipynb')!r}).read(100)",
+            "read the checkers (helpers/exercises/ch04.py)": f"open({str(ROOT / 'helpers' / 'exercises' / 'ch04.py')!r}).read(100)",
+        }
+        code = ("import os, glob\n"
+                "def _t(label, fn):\n"
+                "    try:\n        print('ATTEMPT', label, '=> GOT', repr(str(fn())[:50]))\n"
+                "    except Exception as exc:\n        print('ATTEMPT', label, '=> DENIED', type(exc).__name__)\n"
+                + "".join(f"_t({k!r}, lambda: {v})\n" for k, v in {**attempts, **allowed}.items()))
+        out = kernel.output_of(code, limit=120)
+        results = dict(re.findall(r"^ATTEMPT (.*?) => (.*)$", out, re.M))
+        assert set(results) == set(attempts) | set(allowed), out
+        for label in attempts:
+            ok = results[label].startswith("DENIED") or "nothing found" in results[label]
+            say(f"hostile (own server): {label}: {results[label]}")
+            assert ok, f"the hostile student could {label}: {results[label]}"
+        for label in allowed:
+            say(f"hostile (own server, allowed course material): {label}: {results[label][:12]}")
+            assert results[label].startswith("GOT"), results[label]
+        # forged submissions: under another's name (nbgrader's own --student), a symlink folder, a
+        # symlinked notebook; all with a later time than the real ones so that they would win
+        forge = (
+            "import os, json, subprocess\n"
+            f"inbound = {str(inbound)!r}\n"
+            "later = '2099-01-01 00:00:00.000000 UTC'\n"
+            "p = subprocess.run(['nbgrader', 'submit', " + repr(ASSIGNMENT) + ", '--student=" + other + "'],"
+            " capture_output=True, text=True, cwd=os.path.expanduser('~'))\n"
+            "print('FORGE submit-as-other exit', p.returncode)\n"
+            f"os.symlink({str(course_dir / 'source' / ASSIGNMENT)!r}, inbound + '/{names['hostile']}+{ASSIGNMENT}+' + later + '+lnk')\n"
+            "print('FORGE symlinked folder made')\n"
+            f"d = inbound + '/{names['hostile']}+{ASSIGNMENT}+' + later + '+nb'\n"
+            "os.mkdir(d)\n"
+            f"os.symlink({paths['other_home_nb']!r}, d + '/{ASSIGNMENT}.ipynb')\n"
+            "open(d + '/timestamp.txt', 'w').write(later)\n"
+            "print('FORGE symlinked notebook made')\n")
+        out = kernel.output_of(forge, limit=180)
+        assert "FORGE submit-as-other exit 0" in out and "symlinked notebook made" in out, out
+        kernel.shutdown()
+
+        oracle_out, _ = oracle.communicate(timeout=900)
+
+        # -- the teacher collects (vetted) and autogrades in the sandbox ------------------------
+        out = teacher("collect", ASSIGNMENT, f"--json={base / 'rejected.json'}")
+        rejected = json.loads((base / "rejected.json").read_text())
+        reasons = {r["claimed"] + ": " + r["reason"] for r in rejected}
+        say("collect rejected: " + "; ".join(sorted(reasons)))
+        assert len(rejected) == 3, rejected
+        assert any(r["claimed"] == other and "belongs to " + names["hostile"] in r["reason"] for r in rejected)
+        assert any("symbolic link" in r["reason"] and "not a folder" in r["reason"] for r in rejected)
+        assert any("contains a symbolic link" in r["reason"] for r in rejected)
+        collected = json.loads((course_dir / "submitted" / other / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+        assert [src(c) for c in collected["cells"]] == [src(c) for c in subs["correct"]["cells"]], \
+            "the forged submission under the correct student's name replaced theirs"
+
+        t0 = time.monotonic()
+        out = teacher("autograde", ASSIGNMENT, f"--json={base / 'autograde.json'}", timeout=1200)
+        grade_wall = time.monotonic() - t0
+        rows = {r["student"]: r for r in json.loads((base / "autograde.json").read_text())}
+        assert set(rows) == set(names.values())
+        sys.path.insert(0, str(HUB))
+        import homework  # noqa: E402
+        left = homework.live_pids_of(pwd.getpwnam(grader).pw_uid)
+        assert not left, f"processes of the grading user survived: {left}"
+        assert rows[names["hostile"]]["killed_leftovers"] >= 1, "the hostile's sleeper was not found"
+
+        # -- what the checkers say, and what nbgrader gave ---------------------------------------
+        m = re.search(r"^ORACLE (.*)$", oracle_out, re.M)
+        assert m, f"the independent checker run failed:\n{oracle_out[-3000:]}"
+        verdicts = {Path(k).stem.removeprefix("oracle-"): v for k, v in json.loads(m.group(1)).items()}
+        verdicts["hostile"] = verdicts.pop("oracle_hostile")
+        points = {e["grade_id"]: e["points"] for e in exercises(release_nb)}
+        from nbgrader.api import Gradebook
+        scores = {}
+        with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}", course_id=COURSE) as gb:
+            for role, name in names.items():
+                sub = gb.find_submission(ASSIGNMENT, name)
+                got = {g.name: g.auto_score for g in sub.notebooks[0].grades if g.name in points}
+                want = {gid: (points[gid] if ok else 0.0) for gid, ok in verdicts[role].items()}
+                assert got == want, f"{role} ({name}): nbgrader gave {got}, the checkers say {want}"
+                scores[role] = (sub.score, sub.max_score)
+        max_score = sum(points.values())
+        assert scores["correct"][0] == max_score and scores["blank"][0] == 0
+        assert scores["wrong"][0] < max_score
+        e = exercises(release_nb)
+        assert not verdicts["hostile"][e[0]["grade_id"]] and not verdicts["hostile"][e[1]["grade_id"]]
+        say("scores (nbgrader = checkers): " + ", ".join(
+            f"{r} {names[r]} {scores[r][0]:g}/{scores[r][1]:g}" for r in roles))
+
+        # restored test cells, the loop cut by the time limit, the sandbox's view at grading time
+        graded = json.loads(Path(paths["autograded_self"]).read_text())
+        by_id = {nbg(c).get("grade_id"): c for c in graded["cells"]}
+        source_tests = {nbg(c)["grade_id"]: src(c) for c in source_nb["cells"] if nbg(c).get("grade")}
+        for gid, text in source_tests.items():
+            assert src(by_id[gid]) == text, f"nbgrader did not restore the test cell {gid}"
+        loop_cell = by_id[nbg(release_nb["cells"][e[0]["answer"]])["grade_id"]]
+        assert LOOP_MARK in src(loop_cell)
+        enames = {o.get("ename") for o in loop_cell.get("outputs", []) if o["output_type"] == "error"}
+        assert enames & {"CellTimeoutError", "KeyboardInterrupt"}, f"loop cell outputs: {enames}"
+        say(f"edited test cells restored by nbgrader ({len(source_tests)} checked); the endless loop "
+            f"was interrupted after {CELL_TIMEOUT} s ({', '.join(sorted(x for x in enames if x))}) "
+            "and scored 0")
+        probe_text = "".join("".join(o.get("text", "")) for c in graded["cells"]
+                             for o in c.get("outputs", []) if o["output_type"] == "stream")
+        probes = dict(re.findall(r"^GRADING-PROBE (.*?): (.*)$", probe_text, re.M))
+        uid = re.search(r"^GRADING-PROBE uid (\d+)", probe_text, re.M)
+        assert uid and int(uid.group(1)) == pwd.getpwnam(grader).pw_uid, probe_text
+        assert len(probes) == 8, probe_text
+        for label, result in probes.items():
+            say(f"hostile (at grading time, as {grader}): {label}: {result}")
+            assert result.startswith("DENIED"), f"at grading time the hostile code could {label}"
+
+        # -- feedback: each student gets their own and nobody else's -----------------------------
+        teacher("feedback", ASSIGNMENT)
+        markers = {r: f"{names[r]} 的作业" for r in roles}
+        for role, s in students.items():
+            action(s, "fetch_feedback")
+            listing = s.server("GET", f"contents/{ASSIGNMENT}/feedback").json()["content"]
+            files = [f for d in listing for f in
+                     s.server("GET", f"contents/{d['path']}").json()["content"] if f["name"].endswith(".html")]
+            assert len(files) == 1, f"{s.name} fetched {[f['path'] for f in files]}"
+            html = s.server("GET", f"contents/{files[0]['path']}?format=text&type=file").json()["content"]
+            mine = [r for r, mk in markers.items() if mk in html]
+            assert mine == ([] if role == "blank" else [role]), f"{s.name}'s feedback shows {mine}"
+        kernel = hostile.open_kernel("probe2.ipynb")
+        kernel.wait_ready()
+        fb_attempts = {
+            "list the released feedback": f"os.listdir({str(exchange / COURSE / 'feedback')!r})",
+            "read another student's fetched feedback": f"os.listdir({str(other_home / ASSIGNMENT / 'feedback')!r})",
+        }
+        out = kernel.output_of(
+            "import os, subprocess\n"
+            "def _t(label, fn):\n"
+            "    try:\n        print('ATTEMPT', label, '=> GOT', repr(str(fn())[:50]))\n"
+            "    except Exception as exc:\n        print('ATTEMPT', label, '=> DENIED', type(exc).__name__)\n"
+            + "".join(f"_t({k!r}, lambda: {v})\n" for k, v in fb_attempts.items())
+            + f"p = subprocess.run(['nbgrader', 'fetch_feedback', {ASSIGNMENT!r}, '--student={other}'],"
+              " capture_output=True, text=True, cwd=os.path.expanduser('~'))\n"
+              f"found = subprocess.run(['grep', '-rl', {markers['correct']!r}, os.path.expanduser('~')],"
+              " capture_output=True, text=True).stdout.strip()\n"
+              "print('ATTEMPT fetch_feedback as the other student => ' + "
+              "('GOT ' + found if found else 'DENIED nothing of theirs arrived'))\n", limit=180)
+        kernel.shutdown()
+        results = dict(re.findall(r"^ATTEMPT (.*?) => (.*)$", out, re.M))
+        assert len(results) == 3, out
+        for label, result in results.items():
+            say(f"hostile (feedback): {label}: {result}")
+            assert result.startswith("DENIED"), f"the hostile student could {label}: {result}"
+
+        # -- grades to CSV ------------------------------------------------------------------------
+        teacher("export", f"--to={base / 'grades.csv'}")
+        with open(base / "grades.csv", newline="") as fh:
+            table = list(csv.DictReader(fh))
+        assert len(table) == 4, table
+        for row in table:
+            role = next(r for r, n in names.items() if n == row["student_id"])
+            assert row["assignment"] == ASSIGNMENT
+            assert float(row["score"]) == scores[role][0] and float(row["max_score"]) == max_score
+        say(f"grades.csv: 4 rows, scores as above")
+
+        # -- the measurements ---------------------------------------------------------------------
+        per = [r["wall_s"] for r in rows.values()]
+        benign = [rows[names[r]]["wall_s"] for r in ("correct", "wrong", "blank")]
+        rss = max(r["kernel_peak_rss_mb"] for r in rows.values())
+        cpu = [rows[names[r]]["kernel_cpu_s"] for r in ("correct", "wrong", "blank")]
+        say(f"autograde: 4 submissions in {grade_wall:.0f} s (per submission "
+            f"{min(per):.0f}-{max(per):.0f} s; without the endless loop {sum(benign) / 3:.0f} s, so "
+            f"about {40 * sum(benign) / 3 / 60:.0f} min for 40 on one core); one grading kernel: "
+            f"peak RSS {rss:.0f} MB, CPU {min(cpu):.1f}-{max(cpu):.1f} s")
+        (ROOT / "artifacts").mkdir(exist_ok=True)
+        (ROOT / "artifacts" / "homework-cycle.json").write_text(json.dumps({
+            "autograde_4_s": grade_wall, "rows": list(rows.values()),
+            "scores": {r: scores[r][0] for r in roles}, "max_score": max_score,
+            "cell_timeout_s": CELL_TIMEOUT, "cpus": os.cpu_count(),
+            "report": report, "total_s": time.monotonic() - t_start}, indent=1, ensure_ascii=False))
+    except BaseException:
+        if lt.hub_log and lt.hub_log.exists():
+            lines = lt.hub_log.read_text(errors="replace").splitlines()
+            tail = [x for x in lines if re.search(r"rror|arn|pawn|xception|raceback", x)][-40:] + lines[-10:]
+            with capsys.disabled():
+                print("---- hub log (last 40 lines) ----\n" + "\n".join(tail), flush=True)
+        raise
+    finally:
+        try:
+            lt.cleanup()
+            if shared is not None:
+                leave_other_x(accounts, shared)
+        finally:
+            leftovers = [p.pw_name for p in pwd.getpwall() if p.pw_name.startswith(prefix)]
+            with capsys.disabled():
+                print(f"[homework-test] finished in {time.monotonic() - t_start:.0f} s", flush=True)
+            assert not leftovers, f"the test left users behind: {leftovers}"

@@ -263,12 +263,3 @@ if os.environ.get("SEQHW_EXCHANGE_ROOT"):
     c.Spawner.environment = {**c.Spawner.environment,
                              "SEQHW_EXCHANGE_ROOT": os.environ["SEQHW_EXCHANGE_ROOT"]}
 # --- end nbgrader ---
-
-# --- nbgrader --- (homework with nbgrader's exchange: scripts/hub/homework.py, nbgrader_config.py)
-# The students' servers find the exchange through .venv/etc/jupyter/nbgrader_config.py
-# (start.sh installs it); a hub started with SEQHW_EXCHANGE_ROOT (another exchange folder, e.g.
-# the homework test's) passes that folder on to every student's server.
-if os.environ.get("SEQHW_EXCHANGE_ROOT"):
-    c.Spawner.environment = {**c.Spawner.environment,
-                             "SEQHW_EXCHANGE_ROOT": os.environ["SEQHW_EXCHANGE_ROOT"]}
-# --- end nbgrader ---

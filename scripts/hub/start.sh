@@ -37,5 +37,4 @@ if [ "$auth" = native ]; then
 fi
 echo "start.sh: class list: $(tr '\n' ' ' < artifacts/hub/users.txt 2>/dev/null || echo "${SEQHUB_USERS:-?}")" >&2
 .venv/bin/python scripts/hub/homework.py install-config >&2   # nbgrader's exchange for every server
-.venv/bin/python scripts/hub/homework.py install-config >&2   # nbgrader's exchange for every server
 exec .venv/bin/jupyterhub -f scripts/hub/jupyterhub_config.py "$@"

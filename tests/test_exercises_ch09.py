@@ -12,14 +12,7 @@ from helpers.exercises._core import OK_MARK, TODO_MARK, WRONG_MARK
 from exercise_table import HOSTILE, assert_rejects_hostile, assert_row, run_checker
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread, as the notebooks use (helpers.env.set_threads): on a busy 2-core machine
-    two threads made these tiny training loops about 8x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 LENGTHS = torch.tensor([3, 1, 4])
 T = 5

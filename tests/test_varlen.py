@@ -7,14 +7,7 @@ import torch
 from helpers import varlen
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread, as the notebooks use (helpers.env.set_threads): on a busy 2-core machine
-    two threads made these tiny training loops about 8x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _seqs(lengths=(5, 2, 7, 1), C=3, seed=0):

@@ -248,26 +248,6 @@ def join_other_x(accounts):
     return fd
 
 
-def leave_other_x(accounts, fd: int) -> None:
-    """The last test out restores the folders' modes (the same protocol as other_x_granted)."""
-    import fcntl
-    record = accounts.LOCK_DIR / "seqhub-other-x.json"
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pass
-    else:
-        if record.exists():
-            for folder, mode in json.loads(record.read_text()).items():
-                try:
-                    os.chmod(folder, mode)
-                except OSError:
-                    pass
-            record.unlink()
-    os.close(fd)
-
-
 # ------------------------------------------------------------------------------------------
 def test_homework_cycle(monkeypatch, capsys):
     if os.geteuid() != 0:
@@ -601,7 +581,7 @@ def test_homework_cycle(monkeypatch, capsys):
         try:
             lt.cleanup()
             if shared is not None:
-                leave_other_x(accounts, shared)
+                accounts.release_other_x(shared)
         finally:
             leftovers = [p.pw_name for p in pwd.getpwall() if p.pw_name.startswith(prefix)]
             with capsys.disabled():

@@ -368,19 +368,8 @@ class UidMeter:
 
 
 def live_pids_of(uid: int) -> list[int]:
-    """Processes of `uid` that are not zombies (a killed process whose parent has not reaped it
-    yet holds nothing and can do nothing)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        if f"\nUid:\t{uid}\t" in status and not re.search(r"^State:\s+[ZX]", status, re.M):
-            out.append(int(entry.name))
-    return out
+    """Processes of `uid` that are not zombies."""
+    return accounts.pids_of(uid, live=True)
 
 
 def kill_all_of(uid: int, limit: float = 10) -> int:

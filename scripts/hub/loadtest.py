@@ -701,20 +701,7 @@ class LoadTest:
         self.tabs_closed.set()
         if self.meter:
             self.meter.stop()
-        if self.hub and self.hub.poll() is None:
-            try:
-                os.killpg(self.hub.pid, signal.SIGTERM)   # the hub stops the students' servers
-                self.hub.wait(timeout=30)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                pass
-            try:
-                os.killpg(self.hub.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                self.hub.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        accounts.stop_process_group(self.hub)   # the hub stops the students' servers
         left = []
         for name in self.created:
             if accounts.exists(name) and not accounts.remove_user(name):

@@ -17,6 +17,7 @@ import argparse
 from contextlib import contextmanager
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -75,20 +76,29 @@ def other_x_granted(log=lambda msg: None):
                 break
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pass            # another test still needs it; the last one restores
-        else:
-            if record.exists():
-                for folder, mode in json.loads(record.read_text()).items():
-                    try:
-                        os.chmod(folder, mode)
-                    except OSError:
-                        pass
-                record.unlink()
-        os.close(fd)
+        release_other_x(fd)
+
+
+def release_other_x(fd: int) -> None:
+    """Leave an other_x_granted block (or a shared hold of its lock, `fd`): the last one out on
+    this machine restores the folders' old modes from the record; `fd` is closed."""
+    import fcntl
+    import json
+    record = LOCK_DIR / "seqhub-other-x.json"
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pass            # another test still needs it; the last one restores
+    else:
+        if record.exists():
+            for folder, mode in json.loads(record.read_text()).items():
+                try:
+                    os.chmod(folder, mode)
+                except OSError:
+                    pass
+            record.unlink()
+    os.close(fd)
 
 
 def exists(name: str) -> bool:
@@ -132,10 +142,10 @@ def remove_user(name: str) -> bool:
     return not exists(name)
 
 
-def kill_processes_of(uid: int) -> int:
-    """SIGKILL every process whose real uid is `uid` (a student's leftovers); returns the count."""
-    import signal
-    killed = 0
+def pids_of(uid: int, live: bool = False) -> list[int]:
+    """The processes whose real uid is `uid`; with live=True, not the zombies (a killed process
+    whose parent has not reaped it yet holds nothing and can do nothing)."""
+    out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -143,16 +153,43 @@ def kill_processes_of(uid: int) -> int:
             status = (entry / "status").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("Uid:"):
-                if int(line.split()[1]) == uid:
-                    try:
-                        os.kill(int(entry.name), signal.SIGKILL)
-                        killed += 1
-                    except OSError:
-                        pass
-                break
+        if f"\nUid:\t{uid}\t" in status and not (live and re.search(r"^State:\s+[ZX]", status, re.M)):
+            out.append(int(entry.name))
+    return out
+
+
+def kill_processes_of(uid: int) -> int:
+    """SIGKILL every process whose real uid is `uid` (a student's leftovers); returns the count."""
+    import signal
+    killed = 0
+    for pid in pids_of(uid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except OSError:
+            pass
     return killed
+
+
+def stop_process_group(proc, grace: float = 30) -> None:
+    """Stop a hub started with start_new_session=True: SIGTERM to its process group (the hub stops
+    the students' servers), SIGKILL to whatever is left after `grace` seconds, then reap it."""
+    import signal
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def register_teacher(db_url: str, name: str, password: str) -> str:

@@ -185,12 +185,12 @@ def train_adding(kind: str, T: int, n_train: int = 4000, epochs: int = 8, hidden
 # ----------------------------------------------------------------------------- what the LSTM learned
 @torch.no_grad()
 def lstm_gates(model: AddingModel, x: torch.Tensor) -> dict:
-    """Replay a trained LSTM :class:`AddingModel` step by step with ``helpers.lstm.lstm_cell``.
+    """Replay a trained LSTM :class:`AddingModel` step by step with ``helpers.nn.lstm.lstm_cell``.
 
     x (N, T, 2) -> {'i', 'f', 'c': arrays (N, T, H) of the input gate, forget gate and cell state,
     'pred': (N,) the prediction w · h_T + b, equal to ``model(x)``}.
     """
-    from .lstm import lstm_cell
+    from .nn.lstm import lstm_cell
 
     if not isinstance(model, AddingModel) or model.kind != "lstm":
         raise TypeError("model must be an AddingModel with kind='lstm'")
@@ -254,7 +254,7 @@ def plot_runs(runs: dict, baseline: float = ADDING_BASELINE_MSE):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from .plotting import style
+    from .plots.plotting import style
 
     style()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2.2, 1]})
@@ -283,7 +283,7 @@ def plot_memory_unit(gates: dict, x: torch.Tensor, unit: int, n: int = 0):
     """Input and forget gate of one unit along sequence ``n``, the marked steps in red. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    from .plotting import style
+    from .plots.plotting import style
 
     style()
     fig, ax = plt.subplots(figsize=(8, 3.4))

@@ -375,8 +375,8 @@ def gated_gradient_profile(kind: str, T: int, hidden_size: int = 32, scale: floa
     value pushes f_t (or z_t) towards 1, "keep the memory". For an LSTM, ``extra['cell_grad_norm']``
     holds ‖∂L/∂C_k‖.
     """
-    from .gru import gru_cell
-    from .lstm import lstm_cell
+    from .nn.gru import gru_cell
+    from .nn.lstm import lstm_cell
 
     H = hidden_size
     w_ih, w_hh, b_ih, b_hh, z, v = (t.to(dtype) for t in gated_setup(kind, T, hidden_size, scale, mode,

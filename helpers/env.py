@@ -77,7 +77,7 @@ def set_threads() -> int:
 
 def setup(seed: int = 0, quiet: bool = True) -> torch.device:
     """Seed everything, use one CPU thread, set the plot style (Chinese font), silence jieba; return the device."""
-    from .plotting import style
+    from .plots.plotting import style
 
     set_seed(seed)
     set_threads()

@@ -27,7 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import checks
-from .attention import MultiheadAttention, causal_mask
+from .nn.attention import MultiheadAttention, causal_mask
 from .data import package_file, split
 from .env import generator
 from .train import BAR_FORMAT

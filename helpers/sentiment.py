@@ -260,12 +260,12 @@ def naive_bayes(data: SentimentData, alpha: float = 1.0, ngram: int = 1) -> floa
 # ----------------------------------------------------------------------------- gates on a sentence
 @torch.no_grad()
 def lstm_gate_trace(model: SentimentModel, text: str, vocab: Vocab) -> dict:
-    """Run the trained LSTM's weights through ``helpers.lstm.lstm_cell`` character by character.
+    """Run the trained LSTM's weights through ``helpers.nn.lstm.lstm_cell`` character by character.
 
     Returns {'chars': list, 'i'|'f'|'g'|'o'|'c'|'h': arrays (L, H), 'prob': P(好评) after each
     character (the head applied to h_t)}.
     """
-    from .lstm import lstm_cell
+    from .nn.lstm import lstm_cell
 
     if not isinstance(model, SentimentModel) or model.kind != "lstm":
         raise TypeError("model must be a SentimentModel with kind='lstm'")
@@ -293,7 +293,7 @@ def plot_gate_trace(trace: dict, title: str = ""):
     whose f varies most (heat map); P(好评) after each character. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    from .plotting import style
+    from .plots.plotting import style
 
     style()
     chars = trace["chars"]

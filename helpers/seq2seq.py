@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from . import checks
-from .attention import scaled_dot_product_attention
+from .nn.attention import scaled_dot_product_attention
 from .train import sequence_cross_entropy
 from .vocab import Vocab
 from .env import rng

@@ -212,7 +212,7 @@ def plot_confusion(cm: np.ndarray, names: Sequence[str], title: str = "混淆矩
     """The confusion matrix as an image with the count in every cell; rows true, columns predicted."""
     import matplotlib.pyplot as plt
 
-    from .plotting import style
+    from .plots.plotting import style
 
     cm = np.asarray(cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(names):

@@ -284,7 +284,7 @@ class ExplorerFigure:
         from matplotlib import font_manager
         from PIL import ImageFont
 
-        from .plotting import style
+        from .plots.plotting import style
 
         style()
         self.models = models

@@ -2,7 +2,7 @@
 
 Each notebook in notebooks/*.ipynb runs top to bottom in a fresh kernel (nbclient, working folder
 notebooks/ so ../media figures resolve). Widgets cannot run in a static page, so:
-  - the gradient explorer's output is replaced by its still frames (helpers.static_frames:
+  - the gradient explorer's output is replaced by its still frames (helpers.plots.static_frames:
     first frame, contrasting settings, a note on running it live), drawn in the same kernel;
   - any other widget (tqdm progress bars) is replaced by its final text;
   - the notebook's widget state is dropped (no widget JavaScript, hence no CDN, is needed).
@@ -85,7 +85,7 @@ def execute(path: Path) -> tuple[str, float]:
                 if not view:
                     continue
                 probe = nbformat.v4.new_code_cell(
-                    f"from helpers.static_frames import display_frames as _df\n_df({view['model_id']!r});")
+                    f"from helpers.plots.static_frames import display_frames as _df\n_df({view['model_id']!r});")
                 client.execute_cell(probe, i, store_history=False)
                 nb.cells[i] = cell                   # nbclient stores the executed cell at index i
                 shown = [o for o in probe.outputs if o.get("output_type") == "display_data"]

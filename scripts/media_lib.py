@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Circle, FancyBboxPatch, Polygon  # noqa: E402
 
-from helpers.plotting import use_chinese_font  # noqa: E402
+from helpers.plots.plotting import use_chinese_font  # noqa: E402
 
 # role -> fill colour and line colour. Text is drawn in INK unless a role says otherwise.
 PALETTE = {

@@ -1,11 +1,11 @@
-"""helpers.attention equals PyTorch in float64: scaled dot-product attention and nn.MultiheadAttention."""
+"""helpers.nn.attention equals PyTorch in float64: scaled dot-product attention and nn.MultiheadAttention."""
 import random
 
 import pytest
 import torch
 from torch import nn
 
-from helpers import attention as att
+from helpers.nn import attention as att
 
 D = torch.float64
 

@@ -1,4 +1,4 @@
-"""helpers.compare (alternating timing, the update-gate plot) and helpers.gru.replay_gates."""
+"""helpers.compare (alternating timing, the update-gate plot) and helpers.nn.gru.replay_gates."""
 import matplotlib
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ import torch
 
 matplotlib.use("Agg")
 
-from helpers import compare, gru
+from helpers import compare
+from helpers.nn import gru
 from helpers.adding import AddingModel, adding_loss
 
 

@@ -142,8 +142,8 @@ def test_word_map_labels_do_not_overlap():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from helpers.embedding_plots import word_map
-    from helpers.plotting import style
+    from helpers.plots.embedding_plots import word_map
+    from helpers.plots.plotting import style
 
     style()                                             # the Chinese font (label sizes depend on it)
     groups = {"g1": ["读者", "故事", "作者", "小说"], "g2": ["差", "房间", "早餐"]}

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from helpers import bptt, data, train
-from helpers.gru import GRU
-from helpers.lstm import LSTM
-from helpers.rnn import RNN
+from helpers.nn.gru import GRU
+from helpers.nn.lstm import LSTM
+from helpers.nn.rnn import RNN
 from helpers.vocab import Vocab
 
 

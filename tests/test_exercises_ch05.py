@@ -9,7 +9,7 @@ import torch
 from helpers.exercises import ch05
 
 from exercise_table import HOSTILE, assert_rejects_hostile, assert_row, run_checker
-from helpers.lstm import lstm_cell
+from helpers.nn.lstm import lstm_cell
 from helpers.train import History
 
 
@@ -62,7 +62,7 @@ def _float32(x, h, c, W_ih, W_hh, b_ih, b_hh):
 
 
 STEP = [
-    (lambda x, h, c, *w: lstm_cell(x, (h, c), *w), True, "和 helpers.lstm.lstm_cell 一致", None),
+    (lambda x, h, c, *w: lstm_cell(x, (h, c), *w), True, "和 helpers.nn.lstm.lstm_cell 一致", None),
     (_lstm(), True, "一致", None),
     (_in_place, True, "一致", None),                                          # in-place updates of h and c
     (_float32, True, "一致", None),                                           # nn.LSTMCell in float32

@@ -11,7 +11,7 @@ from helpers.data import adding_problem
 from helpers.env import set_seed
 from helpers.exercises import ch06
 from helpers.exercises._core import Verdict
-from helpers.gru import gru_cell
+from helpers.nn.gru import gru_cell
 
 HINTS = [hint for _, hint in ch06.GRU_MISTAKES]
 

@@ -140,7 +140,7 @@ def test_plots_draw_and_check_lengths():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from helpers.plotting import style
+    from helpers.plots.plotting import style
 
     style()                                      # the course font draws the Chinese labels
     ax = fe.plot_price_lag(["2008-01-01", "2008-02-01", "2008-03-01"], [1.0, 2.0, 3.0], {"rw": [1.0, 1.0, 2.0]})

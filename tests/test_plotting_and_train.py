@@ -4,7 +4,8 @@ import warnings
 import matplotlib.pyplot as plt
 import torch
 
-from helpers import env, plotting, train
+from helpers import env, train
+from helpers.plots import plotting
 
 
 def test_chinese_text_has_no_missing_glyphs(tmp_path):

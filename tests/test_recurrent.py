@@ -4,9 +4,9 @@ import random
 import pytest
 import torch
 
-from helpers.gru import GRU, gru_cell
-from helpers.lstm import LSTM, lstm_cell
-from helpers.rnn import RNN, rnn_cell
+from helpers.nn.gru import GRU, gru_cell
+from helpers.nn.lstm import LSTM, lstm_cell
+from helpers.nn.rnn import RNN, rnn_cell
 
 TOL = 1e-10
 PAIRS = {"rnn": (RNN, torch.nn.RNN), "lstm": (LSTM, torch.nn.LSTM), "gru": (GRU, torch.nn.GRU)}

@@ -228,8 +228,8 @@ def test_forecast_tables_and_plots():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from helpers import forecast_plots as fp
-    from helpers.plotting import style
+    from helpers.plots import forecast_plots as fp
+    from helpers.plots.plotting import style
 
     style()                                                        # the Chinese font
 

@@ -306,3 +306,70 @@ def run_student(fn, args: tuple, signature: str, hint: str = "") -> tuple[bool, 
         verdict(False, "函数没有返回值（忘了 return？）。")
         return False, None
     return True, result
+
+
+# ----------------------------------------------------------------------------- variants
+# A graded term gives every student their own numbers: an exercise whose answer is a number or an
+# experiment draws its inputs (data slice, seed, toy numbers) from the student's *variant*, and
+# its checker recomputes the expected answer for that same variant. Outside the class hub the
+# variant is 0: the chapters stay exactly as taught (and as the book and CI run them).
+#
+# Who the student is comes from the environment, never from the notebook:
+#   SEQHW_STUDENT    set by the grader (scripts/hub/homework.py autograde) to the submitter's
+#                    nbgrader id, so a submission is always checked against its author's variant;
+#   JUPYTERHUB_USER  set by JupyterHub in the student's own server (the visible checker there).
+STUDENT_ENV = "SEQHW_STUDENT"
+HUB_USER_ENV = "JUPYTERHUB_USER"
+VARIANTS = 9973          # variants 1..VARIANTS (a prime, so neighbouring ids rarely collide)
+
+
+def student_id() -> str | None:
+    """The id whose variant applies: the grader's ``SEQHW_STUDENT``, else the hub user, else None."""
+    import os
+
+    for name in (STUDENT_ENV, HUB_USER_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def variant(student: str | None = None) -> int:
+    """0 outside the hub (the chapter as taught); 1..VARIANTS for a student, stable across runs,
+    machines and Python processes (sha256 of the id, not Python's salted ``hash``)."""
+    import hashlib
+
+    sid = student if student is not None else student_id()
+    if not sid:
+        return 0
+    digest = hashlib.sha256(("seqcourse-variant:" + str(sid)).encode("utf-8")).digest()
+    return 1 + int.from_bytes(digest[:8], "big") % VARIANTS
+
+
+def variant_seed(key: str, v: int | None = None) -> int:
+    """A 63-bit seed for one exercise (``key``, e.g. "ch03.hidden_norm") and one variant."""
+    import hashlib
+
+    v = variant() if v is None else int(v)
+    digest = hashlib.sha256(f"{key}:{v}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def variant_generator(key: str, v: int | None = None) -> torch.Generator:
+    """A torch.Generator for one exercise's inputs in variant ``v`` (default: the current one)."""
+    g = torch.Generator()
+    g.manual_seed(variant_seed(key, v))
+    return g
+
+
+def variant_rng(key: str, v: int | None = None) -> np.random.Generator:
+    """A numpy Generator for one exercise's inputs in variant ``v`` (default: the current one)."""
+    return np.random.default_rng(variant_seed(key, v))
+
+
+def variant_note(v: int | None = None) -> str:
+    """One line for the exercise cell: which variant this student's numbers come from (empty at 0)."""
+    v = variant() if v is None else int(v)
+    if v == 0:
+        return ""
+    return f"你的题目变体：{v}（由你的登录名决定，每次运行都相同；同学的数字和你的不同）。"

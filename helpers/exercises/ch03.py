@@ -16,7 +16,7 @@ import torch
 
 from ..data import words_to_bmes
 from ..env import generator
-from ..rnn import rnn_cell
+from ..nn.rnn import rnn_cell
 from ._core import (Verdict, answer_dtype, checker, close, describe, quiet_false, read_int,
                    read_number, read_tensor, read_text, run_student, unanswered, verdict)
 
@@ -75,7 +75,7 @@ def check_rnn_step(fn) -> Verdict:
         return quiet_false()
     dtype = answer_dtype(out)
     if close(got, right, dtype=dtype):
-        return verdict(True, "h_t = tanh(U x_t + W h_{t-1} + b)，和 helpers.rnn.rnn_cell 一致。")
+        return verdict(True, "h_t = tanh(U x_t + W h_{t-1} + b)，和 helpers.nn.rnn.rnn_cell 一致。")
     pre = x @ U.T + h @ W.T + b
     mistakes = [
         (pre, "忘了激活函数：h_t = tanh(…)。"),

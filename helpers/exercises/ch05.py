@@ -18,7 +18,7 @@ import math
 import torch
 
 from ..env import generator
-from ..lstm import lstm_cell
+from ..nn.lstm import lstm_cell
 from ._core import (answer_dtype, checker, close, describe, quiet_false, read_int,
                    read_number, read_tensor, run_student, unanswered, verdict)
 
@@ -95,7 +95,7 @@ def check_lstm_step(fn):
     dtype = answer_dtype(pair[0])
     same = lambda a, b: close(a, b, dtype=dtype)
     if same(h_t, right_h) and same(c_t, right_c):
-        return verdict(True, "C_t = f⊙C_{t−1} + i⊙g，h_t = o⊙tanh(C_t)，和 helpers.lstm.lstm_cell 一致。")
+        return verdict(True, "C_t = f⊙C_{t−1} + i⊙g，h_t = o⊙tanh(C_t)，和 helpers.nn.lstm.lstm_cell 一致。")
     if same(h_t, right_c) and same(c_t, right_h):
         return verdict(False, "返回顺序反了：先 h_t，再 C_t。")
     for change, hint in STEP_MISTAKES:

@@ -15,7 +15,7 @@ import unicodedata
 
 import torch
 
-from ..gru import gru_cell
+from ..nn.gru import gru_cell
 from ..env import generator
 from ._core import (Verdict, answer_dtype, checker, close, quiet_false, read_int, read_number,
                    read_tensor, run_student, unanswered, verdict)

@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from . import checks
+from .. import checks
 
 
 def linear(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:

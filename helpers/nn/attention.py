@@ -34,7 +34,7 @@ import math
 import torch
 from torch import nn
 
-from . import checks
+from .. import checks
 
 
 def causal_mask(T: int, device=None) -> torch.Tensor:
@@ -214,7 +214,7 @@ class MultiheadAttention(nn.Module):
         batched = self._check_inputs(query, key, value)
         if is_causal and attn_mask is None:
             raise ValueError("is_causal=True is only a hint, as in PyTorch: pass the causal attn_mask too "
-                             "(helpers.attention.causal_mask(L))")
+                             "(helpers.nn.attention.causal_mask(L))")
         if not batched:                                          # add the batch dimension N = 1
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:

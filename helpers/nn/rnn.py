@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from . import checks
+from .. import checks
 from .recurrent import RecurrentBase, linear
 
 NONLINEARITIES = ("tanh", "relu")

@@ -103,6 +103,25 @@ def describe(value, limit: int = 60) -> str:
         return type(value).__name__
 
 
+class GradedAtSubmission(Exception):
+    """Raised by a :func:`reference` function in the student edition, which ships without it."""
+
+
+GRADED_LATER = ("【已收到】这道题的参考答案只在老师的评分程序里：提交作业后由它按你的题目变体评分。"
+                "(Graded after submission: the reference answer is not on this server.)")
+
+
+def reference(fn):
+    """Mark a function that computes a graded exercise's expected answer (or the wrong answers its
+    hints name): the reference implementation. In the course it runs as written. The student
+    edition that the class hub serves (scripts/assignments.py student-edition) replaces its body
+    with ``raise GradedAtSubmission``, so no student can read it; a checker that needs it then
+    prints :data:`GRADED_LATER` and returns a falsy verdict, and the hidden tests, run with the
+    teacher's full helpers at autograde time, decide."""
+    fn.__seqcourse_reference__ = True
+    return fn
+
+
 def checker(fn):
     """Make a checker total: any exception inside it becomes a 【不对】 verdict naming the answer."""
 
@@ -110,6 +129,9 @@ def checker(fn):
     def wrapped(*args, **kwargs):
         try:
             result = fn(*args, **kwargs)
+        except GradedAtSubmission:
+            print(GRADED_LATER)
+            return Verdict(False, GRADED_LATER)
         except Exception as err:  # a case the checker did not foresee: report, never raise
             given = describe(args[0]) if args else "（无）"
             return verdict(False, f"无法检查这个答案（得到 {given}）：{type(err).__name__}: {err}")

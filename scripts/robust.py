@@ -9,6 +9,16 @@ summation order, as on another machine). The report lists, per notebook and run,
 raised; then, for every number a notebook checks with ``helpers.claims.claim``, its threshold and
 its minimum, median and maximum over all runs. Exit status 1 if any cell failed in any run.
 A Markdown copy of the table goes to artifacts/robust.md (for the README).
+
+The margin report: for every claim, ``gap`` is how far its nearest run lies from the threshold
+(positive when every run held) and two ratios say whether that is safe on the next machine:
+``gap/range`` (the gap over the spread max - min of the runs) and ``z`` (how many standard
+deviations of the runs the threshold lies from their mean). A claim is THIN when z < 3 or
+gap/range < 0.5: under a normal spread a new run then misses it with a chance above about 1 in
+700, and a CI run evaluates every claim 7 times (nbval + 6 robust runs), so a thin claim becomes
+a coin toss over a term of CI runs. Thin claims are listed after the table; re-think them (a more
+reliable experiment first, then the threshold), never loosen them silently. A claim whose value
+does not move between runs (deterministic, spread 0) is never thin.
 """
 from __future__ import annotations
 
@@ -89,14 +99,48 @@ def report(runs: list[dict]) -> tuple[str, int]:
     lines.append("")
     lines.append("## Every asserted number over all runs")
     lines.append("")
-    lines.append("| notebook | claim | threshold | runs | min | median | max | failed |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines.append("| notebook | claim | threshold | runs | min | median | max | failed | gap | gap/range | z | margin |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    thin = []
     for (nb, name), recs in sorted(table.items()):
         values = [r["value"] for r in recs]
         bad = sum(not r["ok"] for r in recs)
+        m = margin(values, recs[0]["op"], recs[0]["threshold"])
+        if m["thin"]:
+            thin.append(f"- {nb}: {name} ({recs[0]['op']} {recs[0]['threshold']:.4g}): gap {m['gap']:.3g}, "
+                        f"gap/range {_ratio(m['gap_range'])}, z {_ratio(m['z'])}")
         lines.append(f"| {nb} | {name} | {recs[0]['op']} {recs[0]['threshold']:.4g} | {len(values)} | "
-                     f"{min(values):.4g} | {statistics.median(values):.4g} | {max(values):.4g} | {bad} |")
+                     f"{min(values):.4g} | {statistics.median(values):.4g} | {max(values):.4g} | {bad} | "
+                     f"{m['gap']:.3g} | {_ratio(m['gap_range'])} | {_ratio(m['z'])} | "
+                     f"{'THIN' if m['thin'] else ('fixed' if m['range'] == 0 else 'ok')} |")
+    lines.append("")
+    lines.append(f"## Thin claims (z < {THIN_Z:g} or gap/range < {THIN_GAP_RANGE:g}): {len(thin)}")
+    lines.extend(thin or ["- none"])
     return "\n".join(lines), failures
+
+
+THIN_Z, THIN_GAP_RANGE = 3.0, 0.5
+
+
+def margin(values: list[float], op: str, threshold: float) -> dict:
+    """How far a claim's runs lie from its threshold: gap (nearest run to threshold, positive when
+    all held), range (max - min), gap/range, z (threshold's distance from the mean in standard
+    deviations of the runs, signed so that positive means on the holding side), and thin."""
+    lo, hi = min(values), max(values)
+    below = op in ("<", "<=")
+    gap = threshold - hi if below else lo - threshold
+    spread = hi - lo
+    mean = statistics.fmean(values)
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    inf = float("inf")
+    gap_range = (gap / spread) if spread > 0 else (inf if gap >= 0 else -inf)
+    z = ((threshold - mean) if below else (mean - threshold)) / sd if sd > 0 else (inf if gap >= 0 else -inf)
+    return {"gap": gap, "range": spread, "gap_range": gap_range, "z": z,
+            "thin": spread > 0 and (z < THIN_Z or gap_range < THIN_GAP_RANGE)}
+
+
+def _ratio(x: float) -> str:
+    return "∞" if x == float("inf") else ("-∞" if x == float("-inf") else f"{x:.2f}")
 
 
 def main(argv: list[str]) -> int:

@@ -56,3 +56,37 @@ def test_claim_errors_are_named():
         claim("x", 1, "==", 1)
     with pytest.raises(TypeError, match="real number"):
         claim("x", "abc", "<", 1)
+
+
+def _robust():
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("robust", Path(__file__).resolve().parents[1] / "scripts" / "robust.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_margin_report_flags_a_claim_at_the_edge_of_its_spread():
+    """05's old claim "margin <= 0.01" with runs -0.045 ... +0.011: thin (one run even failed)."""
+    robust = _robust()
+    m = robust.margin([-0.045, -0.02, 0.0, 0.005, 0.009, 0.0095], "<=", 0.01)
+    assert m["thin"] and 0 < m["gap"] < 0.001 and m["gap_range"] < 0.05
+    far = robust.margin([0.52, 0.55, 0.57, 0.58], "<=", 0.7)   # 08's LSTM/GPT ratio
+    assert not far["thin"] and far["gap_range"] > 1 and far["z"] > 3
+    up = robust.margin([0.86, 0.87, 0.88], ">=", 0.75)
+    assert not up["thin"] and abs(up["gap"] - 0.11) < 1e-12
+    fixed = robust.margin([0.5, 0.5, 0.5], ">=", 0.4)          # deterministic: never thin
+    assert not fixed["thin"] and fixed["z"] == float("inf")
+
+
+def test_margin_report_lists_thin_claims():
+    robust = _robust()
+    runs = [{"notebook": "nb", "offset": k, "threads": 1, "errors": [], "seconds": 1.0,
+             "claims": [{"notebook": "nb", "name": "edge", "value": v, "op": ">=", "threshold": 0.3, "ok": True},
+                        {"notebook": "nb", "name": "safe", "value": 2 + v, "op": ">=", "threshold": 0.3, "ok": True}]}
+            for k, v in enumerate([0.31, 0.4, 0.5, 0.45])]
+    text, failures = robust.report(runs)
+    assert failures == 0
+    thin_section = text.split("## Thin claims")[1]
+    assert "edge" in thin_section and "safe" not in thin_section

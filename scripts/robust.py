@@ -18,12 +18,14 @@ gap/range < 0.5: under a normal spread a new run then misses it with a chance ab
 700, and a CI run evaluates every claim 7 times (nbval + 6 robust runs), so a thin claim becomes
 a coin toss over a term of CI runs. Thin claims are listed after the table; re-think them (a more
 reliable experiment first, then the threshold), never loosen them silently. A claim whose value
-does not move between runs (deterministic, spread 0) is never thin.
+does not move between runs (deterministic, spread 0) is never thin. A number that spans orders
+of magnitude over the runs (a gradient norm) is judged on a log10 scale (its gap in decades).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -111,7 +113,7 @@ def report(runs: list[dict]) -> tuple[str, int]:
                         f"gap/range {_ratio(m['gap_range'])}, z {_ratio(m['z'])}")
         lines.append(f"| {nb} | {name} | {recs[0]['op']} {recs[0]['threshold']:.4g} | {len(values)} | "
                      f"{min(values):.4g} | {statistics.median(values):.4g} | {max(values):.4g} | {bad} | "
-                     f"{m['gap']:.3g} | {_ratio(m['gap_range'])} | {_ratio(m['z'])} | "
+                     f"{m['gap']:.3g}{' dec' if m['log'] else ''} | {_ratio(m['gap_range'])} | {_ratio(m['z'])} | "
                      f"{'THIN' if m['thin'] else ('fixed' if m['range'] == 0 else 'ok')} |")
     lines.append("")
     lines.append(f"## Thin claims (z < {THIN_Z:g} or gap/range < {THIN_GAP_RANGE:g}): {len(thin)}")
@@ -125,7 +127,11 @@ THIN_Z, THIN_GAP_RANGE = 3.0, 0.5
 def margin(values: list[float], op: str, threshold: float) -> dict:
     """How far a claim's runs lie from its threshold: gap (nearest run to threshold, positive when
     all held), range (max - min), gap/range, z (threshold's distance from the mean in standard
-    deviations of the runs, signed so that positive means on the holding side), and thin."""
+    deviations of the runs, signed so that positive means on the holding side), and thin. Values
+    that span a factor of 10 or more (all positive) are compared as log10, and gap is then in decades."""
+    log = min(values) > 0 and threshold > 0 and max(values) >= 10 * min(values)
+    if log:   # a number that spans orders of magnitude (a gradient norm): judge it on a log scale
+        values, threshold = [math.log10(v) for v in values], math.log10(threshold)
     lo, hi = min(values), max(values)
     below = op in ("<", "<=")
     gap = threshold - hi if below else lo - threshold
@@ -135,7 +141,7 @@ def margin(values: list[float], op: str, threshold: float) -> dict:
     inf = float("inf")
     gap_range = (gap / spread) if spread > 0 else (inf if gap >= 0 else -inf)
     z = ((threshold - mean) if below else (mean - threshold)) / sd if sd > 0 else (inf if gap >= 0 else -inf)
-    return {"gap": gap, "range": spread, "gap_range": gap_range, "z": z,
+    return {"gap": gap, "range": spread, "gap_range": gap_range, "z": z, "log": log,
             "thin": spread > 0 and (z < THIN_Z or gap_range < THIN_GAP_RANGE)}
 
 

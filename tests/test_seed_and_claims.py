@@ -90,3 +90,9 @@ def test_margin_report_lists_thin_claims():
     assert failures == 0
     thin_section = text.split("## Thin claims")[1]
     assert "edge" in thin_section and "safe" not in thin_section
+
+
+def test_margin_of_a_number_spanning_decades_is_judged_in_log10():
+    robust = _robust()
+    m = robust.margin([1735.0, 5000.0, 21330.0], ">", 100)     # 04's exploding gradient: > 1 decade clear
+    assert m["log"] and abs(m["gap"] - (3.2393 - 2)) < 1e-3 and not m["thin"]

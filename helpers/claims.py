@@ -25,13 +25,18 @@ def _number(value, name: str) -> float:
     return number
 
 
-def claim(name: str, value, op: str, threshold, *, fmt: str = ".4g", quiet: bool = False) -> float:
+def claim(name: str, value, op: str, threshold, *, fmt: str = ".4g", quiet: bool = False,
+          scale: str = "linear") -> float:
     """Check ``value op threshold`` for a measured ``value``; print it, record it, return the value.
 
-    op is one of "<", "<=", ">", ">=". A NaN value never satisfies a claim.
+    op is one of "<", "<=", ">", ">=". A NaN value never satisfies a claim. ``scale="log"`` says
+    that the number varies by factors (a gradient norm, a ratio of norms): ``make robust`` then
+    judges its margin on a log10 scale; "linear" (the default) for everything else.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"claim name must be a non-empty str, got {name!r}")
+    if scale not in ("linear", "log"):
+        raise ValueError(f"claim {name!r}: scale must be 'linear' or 'log', got {scale!r}")
     if op not in _OPS:
         raise ValueError(f"claim {name!r}: op must be one of {', '.join(map(repr, _OPS))}, got {op!r}")
     v, t = _number(value, name), _number(threshold, name)
@@ -39,7 +44,7 @@ def claim(name: str, value, op: str, threshold, *, fmt: str = ".4g", quiet: bool
     path = os.environ.get("SEQCOURSE_CLAIMS")
     if path:
         record = {"notebook": os.environ.get("SEQCOURSE_NOTEBOOK", ""), "name": name, "value": v,
-                  "op": op, "threshold": t, "ok": ok}
+                  "op": op, "threshold": t, "ok": ok, "scale": scale}
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     if not quiet:

@@ -18,8 +18,8 @@ gap/range < 0.5: under a normal spread a new run then misses it with a chance ab
 700, and a CI run evaluates every claim 7 times (nbval + 6 robust runs), so a thin claim becomes
 a coin toss over a term of CI runs. Thin claims are listed after the table; re-think them (a more
 reliable experiment first, then the threshold), never loosen them silently. A claim whose value
-does not move between runs (deterministic, spread 0) is never thin. A number that spans orders
-of magnitude over the runs (a gradient norm) is judged on a log10 scale (its gap in decades).
+does not move between runs (deterministic, spread 0) is never thin. A claim made with
+``claim(..., scale="log")`` (a gradient norm, which varies by factors) is judged on a log10 scale.
 """
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def report(runs: list[dict]) -> tuple[str, int]:
     for (nb, name), recs in sorted(table.items()):
         values = [r["value"] for r in recs]
         bad = sum(not r["ok"] for r in recs)
-        m = margin(values, recs[0]["op"], recs[0]["threshold"])
+        m = margin(values, recs[0]["op"], recs[0]["threshold"], recs[0].get("scale", "linear"))
         if m["thin"]:
             thin.append(f"- {nb}: {name} ({recs[0]['op']} {recs[0]['threshold']:.4g}): gap {m['gap']:.3g}, "
                         f"gap/range {_ratio(m['gap_range'])}, z {_ratio(m['z'])}")
@@ -124,13 +124,13 @@ def report(runs: list[dict]) -> tuple[str, int]:
 THIN_Z, THIN_GAP_RANGE = 3.0, 0.5
 
 
-def margin(values: list[float], op: str, threshold: float) -> dict:
+def margin(values: list[float], op: str, threshold: float, scale: str = "linear") -> dict:
     """How far a claim's runs lie from its threshold: gap (nearest run to threshold, positive when
     all held), range (max - min), gap/range, z (threshold's distance from the mean in standard
     deviations of the runs, signed so that positive means on the holding side), and thin. Values
-    that span a factor of 10 or more (all positive) are compared as log10, and gap is then in decades."""
-    log = min(values) > 0 and threshold > 0 and max(values) >= 10 * min(values)
-    if log:   # a number that spans orders of magnitude (a gradient norm): judge it on a log scale
+    of a claim made with scale="log" (all positive) are compared as log10, gap then in decades."""
+    log = scale == "log" and min(values) > 0 and threshold > 0
+    if log:   # claimed as varying by factors (a gradient norm): judge it on a log scale
         values, threshold = [math.log10(v) for v in values], math.log10(threshold)
     lo, hi = min(values), max(values)
     below = op in ("<", "<=")

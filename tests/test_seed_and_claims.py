@@ -56,6 +56,8 @@ def test_claim_errors_are_named():
         claim("x", 1, "==", 1)
     with pytest.raises(TypeError, match="real number"):
         claim("x", "abc", "<", 1)
+    with pytest.raises(ValueError, match="scale must be"):
+        claim("x", 1, "<", 2, scale="logarithmic")
 
 
 def _robust():
@@ -94,5 +96,7 @@ def test_margin_report_lists_thin_claims():
 
 def test_margin_of_a_number_spanning_decades_is_judged_in_log10():
     robust = _robust()
-    m = robust.margin([1735.0, 5000.0, 21330.0], ">", 100)     # 04's exploding gradient: > 1 decade clear
+    m = robust.margin([1735.0, 5000.0, 21330.0], ">", 100, "log")     # 04's exploding gradient: > 1 decade clear
     assert m["log"] and abs(m["gap"] - (3.2393 - 2)) < 1e-3 and not m["thin"]
+    lin = robust.margin([1735.0, 5000.0, 21330.0], ">", 100)
+    assert not lin["log"] and lin["thin"]

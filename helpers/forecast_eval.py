@@ -207,12 +207,13 @@ def inject_spikes(series, start: int, stop: int, sizes: Sequence[float], seed: i
 
 
 @torch.no_grad()
-def online_residuals(model: torch.nn.Module, z, start: int, stop: int, input_len: int, threshold: float):
+def online_residuals(model: torch.nn.Module, z, start: int, stop: int, input_len: int, threshold: float,
+                     replace: bool = True):
     """One-step errors e_t = z_t − f(z̃_{t−L..t−1}) for t in [start, stop), flagging |e_t| > threshold.
 
-    z̃ is z with every flagged value replaced by its forecast, so that a spike does not enter the
-    next windows. ``model`` maps windows (1, L) to (1, 1). -> (errors (T,), flags (T,) bool),
-    both 0/False outside [start, stop).
+    z̃ is z with every flagged value replaced by its forecast (``replace=True``), so that a spike
+    does not enter the next windows; with ``replace=False`` z̃ = z. ``model`` maps windows (1, L)
+    to (1, 1). -> (errors (T,), flags (T,) bool), both 0/False outside [start, stop).
     """
     zt = torch.as_tensor(_array(z, "z"), dtype=torch.float32)
     checks.positive_int(input_len, "input_len")
@@ -220,6 +221,8 @@ def online_residuals(model: torch.nn.Module, z, start: int, stop: int, input_len
         raise ValueError(f"need input_len <= start < stop <= {len(zt)}, got start={start}, stop={stop}")
     if not threshold > 0:
         raise ValueError(f"threshold must be a number > 0, got {threshold!r}")
+    if not isinstance(replace, (bool, np.bool_)):
+        raise TypeError(f"replace must be True or False, got {type(replace).__name__}")
     clean = zt.clone()
     errors, flags = np.zeros(len(zt)), np.zeros(len(zt), dtype=bool)
     for t in range(start, stop):
@@ -229,7 +232,8 @@ def online_residuals(model: torch.nn.Module, z, start: int, stop: int, input_len
         errors[t] = float(zt[t] - forecast[0, 0])
         if abs(errors[t]) > threshold:
             flags[t] = True
-            clean[t] = forecast[0, 0]                     # keep the spike out of later windows
+            if replace:
+                clean[t] = forecast[0, 0]                 # keep the spike out of later windows
     return errors, flags
 
 
@@ -304,3 +308,188 @@ def plot_detection(x, errors, threshold: float, flags, labels, start: int, stop:
     bottom.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- honest uncertainty
+def closed_form_naive(log_price, t_last: Sequence[int], horizon: int, strategy: str = "last") -> np.ndarray:
+    """The returns of ``naive_returns`` without refitting sktime for each window (same numbers).
+
+    "last": 0; "drift": the mean of the history's returns, (ln p_t − ln p_0) / t, at every step
+    (the historical-mean benchmark of Welch & Goyal 2008); "mean": one jump to the mean log price
+    of the history at h = 1, then 0 (the path stays flat).  -> (N, H).
+    """
+    lp = _array(log_price, "log_price")
+    checks.positive_int(horizon, "horizon")
+    checks.choice(strategy, "strategy", NAIVE_STRATEGIES)
+    t = np.asarray([int(v) for v in t_last], dtype=np.int64)
+    if len(t) and (t.min() < 1 or t.max() >= len(lp)):
+        raise ValueError(f"t_last must lie in [1, {len(lp) - 1}] (a history of >= 2 prices), got "
+                         f"[{t.min()}, {t.max()}]")
+    out = np.zeros((len(t), horizon))
+    if strategy == "drift":
+        out[:] = ((lp[t] - lp[0]) / t)[:, None]
+    elif strategy == "mean":
+        csum = np.cumsum(lp)
+        out[:, 0] = csum[t] / (t + 1) - lp[t]
+    return out
+
+
+def _clusters(clusters, n: int) -> tuple[np.ndarray, int]:
+    c = np.asarray(clusters)
+    if c.ndim != 1 or len(c) != n:
+        raise ValueError(f"clusters must be 1-D with one label per value ({n}), got shape {c.shape}")
+    _, idx = np.unique(c, return_inverse=True)
+    if idx.max() < 1:
+        raise ValueError("clusters must hold at least 2 different labels to resample")
+    return idx, int(idx.max()) + 1
+
+
+def _boot_weights(n_clusters: int, n_boot: int, seed: int) -> np.ndarray:
+    checks.positive_int(n_boot, "n_boot")
+    g = np.random.default_rng(int(seed))
+    draws = g.integers(0, n_clusters, size=(n_boot, n_clusters))
+    return np.stack([np.bincount(d, minlength=n_clusters) for d in draws])     # (B, K) times drawn
+
+
+def cluster_bootstrap_ratio(loss, base_loss, clusters, n_boot: int = 2000, seed: int = 0,
+                            confidence: float = 0.95) -> tuple[float, float, float]:
+    """Σ loss / Σ base_loss with a percentile interval from resampling whole clusters (e.g. months).
+
+    Values in one cluster (five stocks in the same month) move together; resampling them as a
+    block keeps that dependence, which treating every value as independent would ignore.
+    -> (ratio, low, high).
+    """
+    a, b = _pair(loss, base_loss)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    idx, k = _clusters(clusters, len(a))
+    sa, sb = np.bincount(idx, a, k), np.bincount(idx, b, k)
+    w = _boot_weights(k, n_boot, seed)
+    ratios = (w @ sa) / (w @ sb)
+    alpha = (1 - confidence) / 2
+    return float(a.sum() / b.sum()), float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
+
+
+def cluster_bootstrap_mean(values, clusters, n_boot: int = 2000, seed: int = 0,
+                           confidence: float = 0.95) -> tuple[float, float, float]:
+    """The mean of ``values`` with a percentile interval from resampling whole clusters.  -> (mean, low, high)."""
+    v = _array(np.ravel(values) if not isinstance(values, (str, bytes)) and values is not None else values,
+               "values")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    idx, k = _clusters(clusters, len(v))
+    s, n = np.bincount(idx, v, k), np.bincount(idx, minlength=k).astype(float)
+    w = _boot_weights(k, n_boot, seed)
+    means = (w @ s) / (w @ n)
+    alpha = (1 - confidence) / 2
+    return float(v.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def r2_oos(pred, actual, benchmark) -> float:
+    """Out-of-sample R² against a benchmark forecast (Campbell & Thompson 2008):
+    1 − Σ(y − ŷ)² / Σ(y − b)², with b the historical mean known at forecast time (> 0: beats it)."""
+    p, a = _pair(pred, actual)
+    b, _ = _pair(benchmark, actual)
+    denom = ((a - b) ** 2).sum()
+    if denom == 0:
+        raise ValueError("the benchmark is exact: R²_OS is undefined")
+    return float(1 - ((a - p) ** 2).sum() / denom)
+
+
+def rolling_origin_by_year(series: Mapping[str, tuple], first: str, stop: str, min_history: int = 12) -> dict:
+    """Rolling-origin evaluation (Hyndman & Athanasopoulos, FPP3 §5.10) of two one-step forecasts.
+
+    For every month t with a target in [first, stop) and at least ``min_history`` earlier returns,
+    the random walk forecasts r̂_t = 0 and the historical mean forecasts the mean of r_1..r_{t−1}
+    (the origin moves forward one month at a time). -> {year: (MSE hist-mean / MSE random walk,
+    number of forecasts)} with all symbols pooled.
+    """
+    if not isinstance(series, Mapping) or not series:
+        raise TypeError(f"series must be a non-empty dict symbol -> (dates, returns), got {type(series).__name__}")
+    checks.positive_int(min_history, "min_history")
+    rw, hm = {}, {}
+    for symbol, (dates, returns) in series.items():
+        r = _array(returns, f"series[{symbol!r}] returns")
+        if len(dates) != len(r):
+            raise ValueError(f"series[{symbol!r}]: {len(dates)} dates for {len(r)} returns")
+        means = np.cumsum(r)[:-1] / np.arange(1, len(r))          # mean of r_0..r_{t-1}, for t = 1..
+        for t in range(min_history, len(r)):
+            if first <= dates[t] < stop:
+                year = dates[t][:4]
+                rw[year] = rw.get(year, []) + [r[t] ** 2]
+                hm[year] = hm.get(year, []) + [(r[t] - means[t - 1]) ** 2]
+    if not rw:
+        raise ValueError(f"no forecast with its target in [{first}, {stop})")
+    return {y: (float(np.sum(hm[y]) / np.sum(rw[y])), len(rw[y])) for y in sorted(rw)}
+
+
+# ----------------------------------------------------------------------------- anomaly baselines
+class Persistence(torch.nn.Module):
+    """The naive one-step forecast x̂_t = x̃_{t−1} (FPP3's first benchmark): (N, L) -> (N, 1)."""
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        checks.float_tensor(X, "X")
+        checks.shape(X, "X", (None, None), ("N", "L"))
+        return X[:, -1:].clone()
+
+
+def rolling_median_scores(z, idx: Sequence[int], half: int = 3) -> np.ndarray:
+    """|z_t − median(z_{t−half..t−1}, z_{t+1..t+half})| for each t in idx (a Hampel-type filter; offline).  -> (N,)."""
+    x = _array(z, "z")
+    checks.positive_int(half, "half")
+    idx = np.asarray(idx, dtype=np.int64)
+    if idx.ndim != 1 or len(idx) == 0 or idx.min() < half or idx.max() + half >= len(x):
+        raise ValueError(f"idx must be a non-empty 1-D list of positions in [{half}, {len(x) - half - 1}]")
+    offsets = np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])
+    return np.abs(x[idx] - np.median(x[idx[:, None] + offsets[None, :]], axis=1))
+
+
+def quantile_interval(values, q: float, n_boot: int = 2000, seed: int = 0,
+                      confidence: float = 0.95) -> tuple[float, float, float]:
+    """The q-quantile of ``values`` with a bootstrap percentile interval (how sure is a threshold?)."""
+    v = _array(np.ravel(values) if not isinstance(values, (str, bytes)) and values is not None else values,
+               "values")
+    if not 0 < q < 1 or not 0 < confidence < 1:
+        raise ValueError(f"q and confidence must be in (0, 1), got {q!r}, {confidence!r}")
+    g = np.random.default_rng(int(seed))
+    boots = np.quantile(v[g.integers(0, len(v), size=(n_boot, len(v)))], q, axis=1)
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(v, q)), float(np.quantile(boots, alpha)), float(np.quantile(boots, 1 - alpha))
+
+
+def runs(mask) -> list[tuple[int, int]]:
+    """The maximal runs of True in a 1-D bool array as [start, stop) pairs."""
+    m = np.asarray(mask)
+    if m.dtype != bool or m.ndim != 1:
+        raise ValueError(f"mask must be a 1-D bool array, got {m.dtype} {m.shape}")
+    edges = np.diff(np.concatenate([[0], m.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def event_scores(flags, labels, tolerance: int = 0) -> dict:
+    """Event-wise scoring: a labelled event counts as found if any flag lies within it (± tolerance).
+
+    Flagged runs that touch no event (± tolerance) are false-alarm events. This is *not*
+    point-adjust (Kim et al. 2022): the point-wise precision and recall are reported beside it,
+    unchanged. -> {"events", "found", "false_runs", "first_flag_delay"} (delay of the first flag
+    after the start of the first found event, in samples; None if none was found).
+    """
+    f, l = np.asarray(flags), np.asarray(labels)
+    if f.dtype != bool or l.dtype != bool or f.shape != l.shape or f.ndim != 1:
+        raise ValueError(f"flags and labels must be 1-D bool arrays of the same length, got "
+                         f"{f.dtype} {f.shape} and {l.dtype} {l.shape}")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
+        raise ValueError(f"tolerance must be an int >= 0, got {tolerance!r}")
+    events = runs(l)
+    near = np.zeros(len(l), dtype=bool)
+    found, delay = 0, None
+    for a, b in events:
+        lo, hi = max(0, a - tolerance), min(len(l), b + tolerance)
+        near[lo:hi] = True
+        hit = np.flatnonzero(f[lo:hi])
+        if len(hit):
+            found += 1
+            if delay is None:
+                delay = int(lo + hit[0] - a)
+    false_runs = sum(1 for a, b in runs(f) if not near[a:b].any())
+    return {"events": len(events), "found": found, "false_runs": false_runs, "first_flag_delay": delay}

@@ -1,72 +1,83 @@
 """Chapter 09 part 2 checkers, table-driven: many student answers each, with the expected verdict and
-the hint that must (or must not) appear. No checker may raise, whatever the answer, and no failure
-message may print the reference number."""
+the hint that must (or must not) appear, for the chapter's inputs (variant 0) and for 20 student
+variants. No checker may raise, whatever the answer; no failure message may print a number that
+passes when handed back; made-up and re-submitted numbers fail."""
+import re
+
 import numpy as np
 import pytest
 import torch
 
+from helpers import data, forecast_eval as fe, timeseries as ts
 from helpers.exercises import ch09_2
 
 from exercise_table import HOSTILE, assert_rejects_hostile, assert_row, run_checker
 
+VARIANTS = list(range(20))
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(m) for m in re.findall(r"-?\d+\.\d+|-?\d+", text)]
+
+
 # ----------------------------------------------------------------------------- exercise 1
-PREV = np.array([10.0, 12.0, 11.0, 15.0, 14.0, 18.0, 17.0, 21.0])
-ACTUAL = np.array([12.0, 11.0, 15.0, 14.0, 18.0, 17.0, 21.0, 20.0])
+@pytest.mark.parametrize("v", VARIANTS)
+def test_price_r2_reference_passes_every_variant_and_mistakes_fail(capsys, v):
+    symbol, actual, previous = ch09_2.price_r2_inputs(v)
+    assert symbol in ch09_2.SYMBOLS and len(actual) == len(previous) >= 16
+    got = ch09_2.price_r2_answers(actual, previous)
+    right = fe.r2(previous, actual)
+    assert got["right"] == pytest.approx(right)
+    for answer in (right, f"{right:.3f}", round(right, 3), np.float32(right), torch.tensor(right)):
+        ok, out = run_checker(capsys, ch09_2.check_price_r2, answer, v)
+        assert ok, (v, answer, out)
+    hints = {"returns": "收益率上", "swapped": "顺序反了", "one_minus": "用 1 减去", "corr": "相关系数 r",
+             "corr2": "r²"}
+    for key, hint in hints.items():
+        ok, out = run_checker(capsys, ch09_2.check_price_r2, got[key], v)
+        assert not ok and hint in out, (v, key, out)
+        for number in _numbers(out):                       # nothing printed passes when handed back
+            assert not ch09_2.check_price_r2(number, v)
+        capsys.readouterr()
 
 
-def _r2(pred, actual):
-    return 1 - ((pred - actual) ** 2).sum() / ((actual - actual.mean()) ** 2).sum()
+def test_price_r2_variant_zero_is_the_chapter():
+    symbol, actual, previous = ch09_2.price_r2_inputs(0)
+    assert symbol == "AMZN" and len(actual) == 25
+    assert ch09_2.price_r2_answers(actual, previous)["right"] == pytest.approx(0.807, abs=5e-4)
 
 
-RIGHT_R2 = _r2(PREV, ACTUAL)
-RET = np.log(ACTUAL / PREV)
-RETURN_R2 = _r2(np.zeros_like(RET), RET)
-
-R2_CASES = [
-    (RIGHT_R2, True, "R²", None),
-    (float(np.float32(RIGHT_R2)), True, "正确", None),
-    (np.float64(RIGHT_R2), True, "正确", None),
-    (torch.tensor(RIGHT_R2, dtype=torch.float32), True, "正确", None),
-    (f"{RIGHT_R2:.6f}", True, "正确", None),
-    (None, False, "未作答", "不对"),
-    (RETURN_R2, False, "收益率上的 R²", "顺序反了"),
-    (_r2(ACTUAL, PREV), False, "顺序反了", "收益率"),
-    (1 - RIGHT_R2, False, "用 1 减去", "顺序反了"),
-    (float(np.corrcoef(PREV, ACTUAL)[0, 1]), False, "相关系数", "顺序反了"),
-    (1.5, False, "不会大于 1", "顺序反了"),
-    (0.1234, False, "数值不对", "顺序反了"),
-    (round(RIGHT_R2, 2), False, "数值不对", None),
-    ("abc", False, "应是一个数", None),
-    ([0.5], False, "应是一个数", None),
-    (True, False, "应是一个数", None),
-]
+def test_price_r2_variants_differ_and_copying_fails(capsys):
+    answers = {v: ch09_2.price_r2_answers(*ch09_2.price_r2_inputs(v)[1:])["right"] for v in VARIANTS}
+    assert len({round(a, 3) for a in answers.values()}) >= 10
+    copied = [(a, b) for a in VARIANTS for b in VARIANTS if abs(answers[a] - answers[b]) > 2e-3][:10]
+    assert copied
+    for a, b in copied:
+        ok, _ = run_checker(capsys, ch09_2.check_price_r2, answers[a], b)
+        assert not ok
 
 
-@pytest.mark.parametrize("answer, ok, must, must_not", R2_CASES, ids=[f"r2_{i}" for i in range(len(R2_CASES))])
-def test_price_r2_table(capsys, answer, ok, must, must_not):
-    got, out = run_checker(capsys, ch09_2.check_price_r2, answer, ACTUAL, PREV)
-    assert_row(got, out, ok, must, must_not)
-    if not ok:
-        assert f"{RIGHT_R2:.2f}" not in out and f"{RIGHT_R2:.3f}" not in out   # no reference number
+R2_ROWS = [(None, False, "未作答"), (1.5, False, "不会大于 1"), (0.1234, False, "数值不对"), ("abc", False, "应是一个数"),
+           ([0.5], False, "应是一个数"), (True, False, "应是一个数")]
 
 
-def test_price_r2_accepts_tensors_as_data(capsys):
-    got, _ = run_checker(capsys, ch09_2.check_price_r2, RIGHT_R2, torch.tensor(ACTUAL), torch.tensor(PREV))
-    assert got
+@pytest.mark.parametrize("answer, ok, must", R2_ROWS)
+def test_price_r2_table(capsys, answer, ok, must):
+    got, out = run_checker(capsys, ch09_2.check_price_r2, answer, 0)
+    assert_row(got, out, ok, must)
+    assert "0.807" not in out
 
 
 # ----------------------------------------------------------------------------- exercise 2
-FLAGS = np.array([1, 0, 1, 1, 0, 0, 1, 0, 0, 1], dtype=bool)
-LABELS = np.array([1, 0, 0, 1, 0, 1, 1, 0, 0, 0], dtype=bool)     # TP 3, flagged 5, labelled 4
-
-PR_CASES = [
+PR_ROWS = [
     ((0.6, 0.75), True, "TP / 标记数", None),
     ([0.6, 0.75], True, "正确", None),
+    (np.array([0.6, 0.75]), True, "正确", None),
     ((3 / 5, 3 / 4), True, "正确", None),
+    ((0.60, 0.75), True, "正确", None),
     ((np.float64(0.6), torch.tensor(0.75)), True, "正确", None),
     ({"precision": 0.6, "recall": 0.75}, True, "正确", None),
     (("0.6", "0.75"), True, "正确", None),
-    ((0.6001, 0.7501), True, "正确", None),
     (None, False, "未作答", "不对"),
     ((0.75, 0.6), False, "弄反", "精确率不对"),
     ((60, 75), False, "百分数", "弄反"),
@@ -83,60 +94,164 @@ PR_CASES = [
 ]
 
 
-@pytest.mark.parametrize("answer, ok, must, must_not", PR_CASES, ids=[f"pr{i}" for i in range(len(PR_CASES))])
+@pytest.mark.parametrize("answer, ok, must, must_not", PR_ROWS, ids=[f"pr{i}" for i in range(len(PR_ROWS))])
 def test_precision_recall_table(capsys, answer, ok, must, must_not):
-    got, out = run_checker(capsys, ch09_2.check_precision_recall, answer, FLAGS, LABELS)
+    got, out = run_checker(capsys, ch09_2.check_precision_recall, answer, 0)
     assert_row(got, out, ok, must, must_not)
-    if not ok:
-        assert "0.75" not in out and "0.6 " not in out
+    if not ok:                                    # no reference number, unless it echoes the student's own answer
+        for ref in ("0.75", "0.6"):
+            assert ref not in out or ref in repr(answer), out
 
 
-def test_precision_recall_with_nothing_flagged(capsys):
-    got, _ = run_checker(capsys, ch09_2.check_precision_recall, (0.0, 0.0), np.zeros(10, bool), LABELS)
-    assert got
+@pytest.mark.parametrize("v", VARIANTS)
+def test_precision_recall_every_variant(capsys, v):
+    flags, labels = ch09_2.precision_recall_inputs(v)
+    p, r, _ = fe.precision_recall(flags, labels)
+    assert run_checker(capsys, ch09_2.check_precision_recall, (p, r), v)[0]
+    assert run_checker(capsys, ch09_2.check_precision_recall, (round(p, 2), round(r, 2)), v)[0]
+    ok, out = run_checker(capsys, ch09_2.check_precision_recall, (r, p), v)
+    assert not ok and "弄反" in out
+
+
+def test_precision_recall_variants_differ_and_copying_fails(capsys):
+    right = {v: fe.precision_recall(*ch09_2.precision_recall_inputs(v))[:2] for v in VARIANTS}
+    assert len({(round(p, 2), round(r, 2)) for p, r in right.values()}) >= 8
+    pairs = [(a, b) for a in VARIANTS for b in VARIANTS
+             if max(abs(x - y) for x, y in zip(right[a], right[b])) > 0.01][:10]
+    for a, b in pairs:
+        assert not run_checker(capsys, ch09_2.check_precision_recall, right[a], b)[0]
 
 
 # ----------------------------------------------------------------------------- exercise 3 (experiment)
-EXP_CASES = [
-    # recall_small, smaller, recall_big, ok, must, must_not
-    (0.25, True, 1.0, True, "2 / 8", "按你自己"),
-    (0.25, np.bool_(True), 1.0, True, "一致", None),
-    (torch.tensor(0.375), True, 1.0, True, "3 / 8", None),
-    (1.0, False, 1.0, True, "调小", None),
-    (0.5, True, 0.75, True, "一致", None),
-    (0.25, False, 1.0, False, "按你自己", "一致"),
-    (1.0, True, 1.0, False, "按你自己", "一致"),
-    (None, True, 1.0, False, "未作答", None),
-    (0.25, None, 1.0, False, "未作答", None),
-    (25, True, 1.0, False, "百分数", None),
-    (1.5e3, True, 1.0, False, "0 到 1", None),
-    (-0.25, True, 1.0, False, "0 到 1", None),
-    (0.3, True, 1.0, False, "几分之几", None),
-    ("abc", True, 1.0, False, "应是一个数", None),
-    (0.25, "yes", 1.0, False, "召回率变低了吗", None),
-]
+@pytest.fixture(scope="module")
+def setting():
+    """The chapter's series and split, with a detector that needs no training: persistence (x̂_t = x_{t−1})."""
+    days, weather = data.load_seattle_weather()
+    temp = (weather["temp_max"] + weather["temp_min"]) / 2
+    T = len(temp)
+    train_end, val_end = round(0.7 * T), round(0.85 * T)
+    scaler = ts.Standardizer(temp[:train_end])
+    return {"detector": fe.Persistence(), "series": temp, "start": val_end, "stop": T, "input_len": 14,
+            "scaler": scaler, "threshold": 5.0}
 
 
-@pytest.mark.parametrize("recall, smaller, big, ok, must, must_not", EXP_CASES,
-                         ids=[f"exp{i}" for i in range(len(EXP_CASES))])
-def test_spike_experiment_table(capsys, recall, smaller, big, ok, must, must_not):
-    got, out = run_checker(capsys, ch09_2.check_spike_experiment, recall, smaller, big, 8)
-    assert_row(got, out, ok, must, must_not)
-    if not ok:
-        assert f"{big:.2f}" not in out or f"{big:.2f}" == f"{float(recall) if isinstance(recall, float) else -1:.2f}"
+def _args(s):
+    return (s["detector"], s["series"], s["start"], s["stop"], s["input_len"], s["scaler"], s["threshold"])
+
+
+def _measure(s, sizes, seed):
+    """The student's reference cell, written out (not the checker's code)."""
+    x, labels, _ = fe.inject_spikes(s["series"], s["start"], s["stop"], sizes, seed=seed)
+    z = s["scaler"].transform(torch.as_tensor(x, dtype=torch.float32))
+    _, flags = fe.online_residuals(s["detector"], z, s["start"], s["stop"], s["input_len"],
+                                   s["threshold"] / s["scaler"].std)
+    test = slice(s["start"], s["stop"])
+    return fe.precision_recall(flags[test], labels[test]), flags, labels
+
+
+def test_spike_inputs_variant_zero_is_the_chapter():
+    assert ch09_2.spike_inputs(0) == ([4.0] * 8, 1)
+    assert len({tuple(ch09_2.spike_inputs(v)[0]) + (ch09_2.spike_inputs(v)[1],) for v in range(1, 20)}) == 19
+
+
+@pytest.mark.parametrize("v", VARIANTS)
+def test_spike_experiment_reference_and_mistakes(capsys, setting, v):
+    sizes, seed = ch09_2.spike_inputs(v)
+    (precision, recall, n_flag), _, _ = _measure(setting, sizes, seed)
+    big = _measure(setting, [12.0] * 4 + [6.0] * 4, 0)
+    _, flags0, labels0 = big
+    _, _, size0 = fe.inject_spikes(setting["series"], setting["start"], setting["stop"], [12.0] * 4 + [6.0] * 4, seed=0)
+    test = slice(setting["start"], setting["stop"])
+    rec_big = fe.precision_recall(flags0[test], (labels0 & (size0 == 12))[test])[1]
+    lower = recall < rec_big
+    for answer in (recall, round(recall, 2), f"{recall:.2f}", torch.tensor(recall)):
+        ok, out = run_checker(capsys, ch09_2.check_spike_experiment, answer, lower, *_args(setting), v)
+        assert ok, (v, answer, out)
+    ok, out = run_checker(capsys, ch09_2.check_spike_experiment, recall, not lower, *_args(setting), v)
+    assert not ok and "结论" in out
+    # made-up pairs that are merely self-consistent fail unless they happen to be the measurement
+    for made_up in (0.0, 0.125, 0.5, 0.875, 1.0):
+        if abs(made_up - recall) > 0.01:
+            for said in (True, False):
+                ok, out = run_checker(capsys, ch09_2.check_spike_experiment, made_up, said, *_args(setting), v)
+                assert not ok, (v, made_up, out)
+                for number in _numbers(out):
+                    assert not ch09_2.check_spike_experiment(number, said, *_args(setting), v)
+                capsys.readouterr()
+    if abs(precision - recall) > 0.01:
+        ok, out = run_checker(capsys, ch09_2.check_spike_experiment, precision, lower, *_args(setting), v)
+        assert not ok and "精确率" in out
+
+
+def test_spike_experiment_copying_another_variant_fails(capsys, setting):
+    recalls = {v: _measure(setting, *ch09_2.spike_inputs(v))[0][1] for v in range(8)}
+    pairs = [(a, b) for a in recalls for b in recalls if abs(recalls[a] - recalls[b]) > 0.01]
+    assert pairs, recalls
+    for a, b in pairs[:6]:
+        for said in (True, False):
+            assert not run_checker(capsys, ch09_2.check_spike_experiment, recalls[a], said, *_args(setting), b)[0]
+
+
+EXP_ROWS = [(None, True, "未作答"), (0.25, None, "未作答"), (25, True, "百分数"), (1.5e3, True, "0 到 1"),
+            (-0.25, True, "0 到 1"), ("abc", True, "应是一个数"), (0.25, "yes", "召回率变低了吗")]
+
+
+@pytest.mark.parametrize("recall, said, must", EXP_ROWS)
+def test_spike_experiment_table(capsys, setting, recall, said, must):
+    got, out = run_checker(capsys, ch09_2.check_spike_experiment, recall, said, *_args(setting), 0)
+    assert_row(got, out, False, must)
+
+
+def test_spike_experiment_hostile_detectors(capsys, setting):
+    class Broken(torch.nn.Module):
+        def forward(self, X):
+            raise RuntimeError("boom")
+
+    args = list(_args(setting))
+    for detector in ("detector", None, Broken()):
+        args[0] = detector
+        ok, out = run_checker(capsys, ch09_2.check_spike_experiment, 0.5, True, *args, 0)
+        assert not ok and out.strip()
 
 
 # ----------------------------------------------------------------------------- hostile answers
 @pytest.mark.parametrize("answer", HOSTILE, ids=[f"h{i}" for i in range(len(HOSTILE))])
-def test_hostile_answers_never_raise(capsys, answer):
-    assert_rejects_hostile(capsys, lambda a: ch09_2.check_price_r2(a, ACTUAL, PREV), answer)
-    assert_rejects_hostile(capsys, lambda a: ch09_2.check_precision_recall(a, FLAGS, LABELS), answer)
-    assert_rejects_hostile(capsys, lambda a: ch09_2.check_spike_experiment(a, True, 1.0, 8), answer)
+def test_hostile_answers_never_raise(capsys, setting, answer):
+    assert_rejects_hostile(capsys, lambda a: ch09_2.check_price_r2(a, 0), answer)
+    assert_rejects_hostile(capsys, lambda a: ch09_2.check_precision_recall(a, 0), answer)
+    assert_rejects_hostile(capsys, lambda a: ch09_2.check_spike_experiment(a, True, *_args(setting), 0), answer)
 
 
 @pytest.mark.parametrize("answer", HOSTILE, ids=[f"hp{i}" for i in range(len(HOSTILE))])
-def test_hostile_inside_pairs_never_raise(capsys, answer):
-    assert_rejects_hostile(capsys, lambda a: ch09_2.check_precision_recall((a, 0.75), FLAGS, LABELS),
+def test_hostile_inside_pairs_never_raise(capsys, setting, answer):
+    assert_rejects_hostile(capsys, lambda a: ch09_2.check_precision_recall((a, 0.75), 0),
                            answer if answer is not None else 0.1)
-    assert_rejects_hostile(capsys, lambda a: ch09_2.check_spike_experiment(0.25, a, 1.0, 8),
+    assert_rejects_hostile(capsys, lambda a: ch09_2.check_spike_experiment(0.25, a, *_args(setting), 0),
                            answer if answer is not None else "x")
+
+
+def test_huge_answer_message_is_short(capsys):
+    ok, out = run_checker(capsys, ch09_2.check_precision_recall, list(range(10 ** 6)), 0)
+    assert not ok and len(out) < 400
+
+
+# ----------------------------------------------------------------------------- student edition
+def test_reference_functions_are_marked():
+    for fn in (ch09_2.price_r2_answers, ch09_2.precision_recall_answer, ch09_2.spike_answers):
+        assert getattr(fn, "__seqcourse_reference__", False), fn.__name__
+    for fn in (ch09_2.price_r2_inputs, ch09_2.precision_recall_inputs, ch09_2.spike_inputs):
+        assert not getattr(fn, "__seqcourse_reference__", False), fn.__name__
+
+
+def test_student_edition_says_graded_later(capsys, monkeypatch, setting):
+    from helpers.exercises._core import GRADED_LATER, GradedAtSubmission
+
+    def stripped(*args, **kwargs):
+        raise GradedAtSubmission()
+
+    for name in ("price_r2_answers", "precision_recall_answer", "spike_answers"):
+        monkeypatch.setattr(ch09_2, name, stripped)
+    for call in (lambda: ch09_2.check_price_r2(0.8, 0), lambda: ch09_2.check_precision_recall((0.6, 0.75), 0),
+                 lambda: ch09_2.check_spike_experiment(0.5, True, *_args(setting), 0)):
+        got = call()
+        assert not got and GRADED_LATER in capsys.readouterr().out

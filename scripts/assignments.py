@@ -40,9 +40,21 @@ The only per-exercise data that does not exist in the chapters (points, hidden t
 teacher-side in ``scripts/nbgrader/grading.toml``, keyed by checker name; ``tests/test_assignments.py``
 checks that every exercise of every chapter has an entry and every entry an exercise.
 
+``build`` writes with umask 077 into a folder of mode 700: the answers, the hidden tests and the
+gradebook are the teacher's (and root's) alone from the moment they exist, wherever ``--out`` is.
+
 ``student-edition`` writes ``<out>`` as a git repository (one commit per build, for nbgitpuller):
 ``notebooks/`` (every chapter without its reference cells and without outputs), ``helpers/``,
-``media/`` and the files needed to install and run them.
+``media/`` and the files needed to install and run them. It is what the class hub's students run
+(their servers import its ``helpers``), so it holds no graded answer: in ``helpers/exercises/*.py``
+the body of every function decorated ``@reference`` (``helpers.exercises._core.reference``: the
+reference implementation of a graded exercise, or the wrong answers its hints name) is replaced by
+``raise GradedAtSubmission()`` (an AST transform that keeps the decorators, the signature and the
+docstring; comments inside the body go with it); the checkers then print that the exercise is
+graded after submission. The edition is assembled in a private staging folder (mode 700) next to
+``<out>`` and only moved into ``<out>`` (readable by everyone) once stripped and verified, so no
+reference body is ever world-readable. An edition built before references were stripped has its
+git history (which holds them) started afresh.
 """
 from __future__ import annotations
 
@@ -55,6 +67,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import tomllib
 from dataclasses import dataclass, field
@@ -275,10 +288,26 @@ def _lines(text: str) -> list[str]:
     return [p + "\n" for p in parts[:-1]] + [parts[-1]]
 
 
+# Whose variant a test cell grades comes from the grader (SEQHW_STUDENT in the environment the
+# grading kernel was started with, scripts/hub/grading_kernel.py), not from the notebook: each test
+# cell first puts that value back into os.environ, so an answer cell that sets, changes or deletes
+# SEQHW_STUDENT (to be graded as a classmate) changes nothing. /proc/self/environ is the
+# environment the kernel process was started with; os.environ edits do not reach it. Outside the
+# grader (the student's own server, a laptop) the variable is absent and nothing happens.
+REASSERT_STUDENT = (
+    "import os as _os\n"
+    "try:  # 评分时的学生身份来自评分程序启动内核时的环境，笔记本里改 os.environ 无效\n"
+    "    _os.environ.update(_v.split('=', 1) for _v in open('/proc/self/environ', errors='replace')"
+    ".read().split('\\0') if _v.startswith('SEQHW_STUDENT='))\n"
+    "except OSError:\n"
+    "    pass\n")
+
+
 def test_cell_source(e: Exercise) -> str:
     module_alias = "_checkers"
     call = e.call.replace(e.checker + "(", f"{module_alias}.{e.checker}(", 1)
     src = (f"# 自动评分（{e.points} 分）：重新导入检查函数，答案单元格里改写它无效\n"
+           f"{REASSERT_STUDENT}"
            f"import importlib as _importlib\n"
            f"import {e.module} as {module_alias}\n"
            f"{module_alias} = _importlib.reload({module_alias})\n"
@@ -395,7 +424,17 @@ def build(out: Path, ids: list[str] | None = None, timeout: int = CELL_TIMEOUT,
     if unknown:
         raise SystemExit(f"no chapter with exercises named {unknown}; known: {sorted(course)}")
     ids = list(ids) if ids else list(course)
+    old_umask = os.umask(0o077)      # answers, hidden tests, gradebook: the teacher's from the start
+    try:
+        return _build(out, ids, course, timeout, release)
+    finally:
+        os.umask(old_umask)
+
+
+def _build(out: Path, ids: list[str], course: dict, timeout: int, release: bool) -> dict:
     out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)
+    private_tree(out)
     (out / "nbgrader_config.py").write_text(
         CONFIG.format(course=COURSE_ID, stub=CODE_STUB, timeout=int(timeout)), encoding="utf-8")
     for aid in ids:
@@ -406,12 +445,152 @@ def build(out: Path, ids: list[str] | None = None, timeout: int = CELL_TIMEOUT,
             shutil.rmtree(folder)
         (folder / "media").mkdir(parents=True)
         for name in sorted(media_of(source_nb)):
-            shutil.copy2(ROOT / "media" / name, folder / "media" / name)
+            shutil.copyfile(ROOT / "media" / name, folder / "media" / name)   # umask 077, not the repo's mode
         (folder / f"{aid}.ipynb").write_text(json.dumps(source_nb, ensure_ascii=False, indent=1) + "\n",
                                              encoding="utf-8")
     if release:
         generate(out, ids)
+        private_tree(out)        # (inside the mode-700 folder already; nbgrader copies modes)
     return {aid: course[aid] for aid in ids}
+
+
+def private_tree(folder: Path) -> None:
+    """Take every other-user and group permission off ``folder`` and what is under it (a build
+    made by an older version, or copied in with a loose umask)."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+            st = os.lstat(name)
+            if not os.path.islink(name) and st.st_mode & 0o077:
+                os.chmod(name, st.st_mode & 0o7700)
+
+
+# ----------------------------------------------------------------------------- @reference bodies out
+GRADED_EXCEPTION = "GradedAtSubmission"
+CORE_MODULES = ("helpers.exercises._core", "._core", "_core")
+
+
+def _reference_names(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """(names under which ``reference`` is imported, module aliases of _core) in a checker module."""
+    names, modules = {"reference"}, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            mod = ("." * node.level) + (node.module or "")
+            for alias in node.names:
+                if alias.name == "reference" and (mod.endswith("_core") or mod.endswith("exercises")):
+                    names.add(alias.asname or alias.name)
+                if alias.name == "_core":
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.endswith("_core"):
+                    modules.add(alias.asname or alias.name.split(".")[-1])
+    return names, modules | {"_core", "core"}
+
+
+def _is_reference(node, names: set[str], modules: set[str]) -> bool:
+    for dec in getattr(node, "decorator_list", []):
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        if isinstance(target, ast.Name) and target.id in names:
+            return True
+        if isinstance(target, ast.Attribute) and target.attr == "reference":
+            return True
+    return False
+
+
+def reference_functions(source: str) -> list[ast.FunctionDef]:
+    """Every function (any depth) decorated ``@reference`` in a module's source."""
+    tree = ast.parse(source)
+    names, modules = _reference_names(tree)
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and _is_reference(n, names, modules)]
+
+
+def _docstring_node(fn) -> ast.stmt | None:
+    first = fn.body[0] if fn.body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first
+    return None
+
+
+def reference_bodies(source: str) -> dict[str, str]:
+    """{"name@line": the body's source text, comments included, docstring not} of every @reference
+    function (what the student edition must not contain)."""
+    out, lines = {}, source.splitlines()
+    for fn in reference_functions(source):
+        doc = _docstring_node(fn)
+        body = [n for n in fn.body if n is not doc]
+        if not body:
+            continue
+        first = fn.body[0]
+        if lines[first.lineno - 1][:first.col_offset].strip():      # body on the header's line
+            out[f"{fn.name}@{fn.lineno}"] = "\n".join(ast.get_source_segment(source, n) for n in body)
+            continue
+        a = fn.args
+        ends = [fn.lineno] + [n.end_lineno for n in [*a.posonlyargs, *a.args, *a.kwonlyargs, *a.defaults,
+                                                     *[d for d in a.kw_defaults if d is not None],
+                                                     *[x for x in (a.vararg, a.kwarg, fn.returns) if x]]]
+        start = doc.end_lineno if doc is not None else max(ends)
+        out[f"{fn.name}@{fn.lineno}"] = "\n".join(lines[start:fn.end_lineno])
+    return out
+
+
+def strip_references(source: str, where: str = "") -> str:
+    """``source`` with the body of every @reference function replaced by ``raise
+    GradedAtSubmission()`` (decorators, signature and docstring kept); the exception is imported
+    from helpers.exercises._core where the module does not define it."""
+    tree = ast.parse(source)
+    found = reference_functions(source)
+    if not found:
+        return source
+    # outermost first; a reference function inside another one goes with the outer body
+    spans, kept = sorted(((fn.lineno, fn.end_lineno, fn) for fn in found), key=lambda t: (t[0], -t[1])), []
+    for start, end, fn in spans:
+        if kept and start >= kept[-1][0] and end <= kept[-1][1]:
+            continue
+        kept.append((start, end, fn))
+    lines = source.splitlines()
+    for _, end, fn in reversed(kept):
+        doc = _docstring_node(fn)
+        first = fn.body[0]
+        if lines[first.lineno - 1][:first.col_offset].strip():
+            # the body shares a line with the header (`def f(x): return ...`): rewrite the def
+            new = copy.deepcopy(fn)
+            new.body = ([doc] if doc is not None else []) + [ast.parse(f"raise {GRADED_EXCEPTION}()").body[0]]
+            top = min([fn.lineno] + [d.lineno for d in fn.decorator_list])
+            lines[top - 1:end] = textwrap.indent(ast.unparse(new), " " * fn.col_offset).splitlines()
+            continue
+        body_start = doc.end_lineno + 1 if doc is not None else first.lineno
+        lines[body_start - 1:end] = [" " * first.col_offset + f"raise {GRADED_EXCEPTION}()"]
+    out = "\n".join(lines) + "\n"
+    defined = any(isinstance(n, ast.ClassDef) and n.name == GRADED_EXCEPTION for n in tree.body)
+    imported = any(isinstance(n, ast.ImportFrom) and any((a.asname or a.name) == GRADED_EXCEPTION for a in n.names)
+                   for n in tree.body)
+    if not (defined or imported):
+        out = _add_import(out, f"from helpers.exercises._core import {GRADED_EXCEPTION}")
+    check = ast.parse(out)           # the result compiles and no reference body is left
+    for fn in reference_functions(out):
+        doc = _docstring_node(fn)
+        body = [n for n in fn.body if n is not doc]
+        if not (len(body) == 1 and isinstance(body[0], ast.Raise)):
+            raise MappingError(f"{where}: the body of @reference {fn.name} survived the strip")
+    compile(check, where or "<edition>", "exec")
+    return out
+
+
+def _add_import(source: str, line: str) -> str:
+    """Insert an import after the module docstring and the ``from __future__`` imports."""
+    tree = ast.parse(source)
+    after = 0
+    for node in tree.body:
+        is_doc = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        is_future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        if (is_doc and node is tree.body[0]) or is_future:
+            after = node.end_lineno
+        else:
+            break
+    lines = source.splitlines()
+    lines[after:after] = [line + "  # the student edition's @reference bodies raise it"]
+    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- student edition
@@ -448,6 +627,33 @@ def _git(repo: Path, *args: str) -> str:
                           env=env).stdout
 
 
+EDITION_MARK = "references-stripped: 1"
+
+
+def edition_helpers(dest: Path) -> list[str]:
+    """Copy helpers/ to ``dest`` with every @reference body of helpers/exercises/*.py replaced
+    (strip_references); returns "file: function" of every function stripped."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+    shutil.copytree(ROOT / "helpers", dest, ignore=ignore)
+    stripped = []
+    for path in sorted((dest / "exercises").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        names = [fn.name for fn in reference_functions(text)]
+        if names:
+            path.write_text(strip_references(text, f"helpers/exercises/{path.name}"), encoding="utf-8")
+            stripped += [f"{path.name}: {n}" for n in names]
+    return stripped
+
+
+def _world_readable(folder: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        os.chmod(dirpath, 0o755)
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            if not os.path.islink(p):
+                os.chmod(p, 0o755 if os.lstat(p).st_mode & 0o100 else 0o644)
+
+
 def student_edition(out: Path) -> Path:
     """Write the student edition into ``out`` (a git repository) and commit it."""
     for path in chapters():            # refuse to publish a chapter whose exercises cannot be mapped
@@ -456,33 +662,66 @@ def student_edition(out: Path) -> Path:
     if out.exists() and any(out.iterdir()) and not marker.exists():
         raise SystemExit(f"{out} is not empty and not a student edition: refusing to replace its files")
     out.mkdir(parents=True, exist_ok=True)
+    if (out / ".git").exists() and EDITION_MARK not in (marker.read_text() if marker.exists() else ""):
+        # built before @reference bodies were stripped: its history holds them
+        print(f"student-edition: {out}'s git history predates the stripping of reference "
+              "implementations; starting it afresh (students pull a new history)", file=sys.stderr)
+        shutil.rmtree(out / ".git")
+    # assemble in a private folder next to out: nothing unstripped is ever readable by others
+    old_umask = os.umask(0o077)
+    staging = Path(tempfile.mkdtemp(prefix=".edition-staging-", dir=out.parent))
+    try:
+        for name in EDITION_FILES:
+            src = ROOT / name
+            if name == "helpers":
+                edition_helpers(staging / name)
+            elif src.is_dir():
+                shutil.copytree(src, staging / name,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints"))
+            elif src.exists():
+                shutil.copy2(src, staging / name)
+        (staging / "notebooks").mkdir()
+        for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+            nb = strip_answers(json.loads(path.read_text(encoding="utf-8")))
+            (staging / "notebooks" / path.name).write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n",
+                                                           encoding="utf-8")
+        (staging / "README.md").write_text(EDITION_README, encoding="utf-8")
+        (staging / ".gitignore").write_text("__pycache__/\n.ipynb_checkpoints/\n", encoding="utf-8")
+        (staging / marker.name).write_text(
+            "written by scripts/assignments.py student-edition; every build replaces these files\n"
+            f"{EDITION_MARK}\n", encoding="utf-8")
+        _assert_stripped(staging / "helpers")     # verified before anything is published
+        _world_readable(staging)
+        os.umask(0o022)
+        for child in out.iterdir():
+            if child.name != ".git":
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        for child in staging.iterdir():
+            os.rename(child, out / child.name)
+    finally:
+        os.umask(old_umask)
+        shutil.rmtree(staging, ignore_errors=True)
+    os.chmod(out, 0o755)
     if not (out / ".git").exists():
         _git(out, "init", "-q", "-b", "main")
-    for child in out.iterdir():
-        if child.name != ".git":
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
-    for name in EDITION_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, out / name, ignore=ignore)
-        elif src.exists():
-            shutil.copy2(src, out / name)
-    (out / "notebooks").mkdir()
-    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        nb = strip_answers(json.loads(path.read_text(encoding="utf-8")))
-        (out / "notebooks" / path.name).write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n",
-                                                   encoding="utf-8")
-    (out / "README.md").write_text(EDITION_README, encoding="utf-8")
-    (out / ".gitignore").write_text("__pycache__/\n.ipynb_checkpoints/\n", encoding="utf-8")
-    marker.write_text("written by scripts/assignments.py student-edition; every build replaces these files\n",
-                      encoding="utf-8")
     _git(out, "add", "-A")
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip() or "unknown"
     if _git(out, "status", "--porcelain").strip():
         _git(out, "commit", "-q", "-m", f"Student edition from course {head}")
+    _world_readable(out / ".git")
     return out
+
+
+def _assert_stripped(helpers: Path) -> None:
+    """Every @reference function under ``helpers`` has a body of exactly ``raise ...``."""
+    for path in helpers.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for fn in reference_functions(text):
+            doc = _docstring_node(fn)
+            body = [n for n in fn.body if n is not doc]
+            if not (len(body) == 1 and isinstance(body[0], ast.Raise)):
+                raise MappingError(f"{path}: @reference {fn.name} still has its body")
 
 
 # ----------------------------------------------------------------------------- command line

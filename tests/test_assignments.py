@@ -474,3 +474,146 @@ def test_hidden_tests_pass_the_reference_and_fail_a_wrong_answer():
         ns["_hidden_tests"](_reference_function(e))
         with pytest.raises(Exception):
             ns["_hidden_tests"](lambda *args: args[0])
+
+
+# ----------------------------------------------------------------------------- nothing readable
+def test_build_output_is_the_teachers_alone_from_the_start(course):
+    """assignments.py build writes with umask 077 into a folder of mode 700: no file of the
+    build (answers, hidden tests, gradebook) was ever readable by another user."""
+    out, _ = course
+    assert out.stat().st_mode & 0o777 == 0o700
+    loose = [str(p.relative_to(out)) for p in out.rglob("*") if p.lstat().st_mode & 0o077]
+    assert not loose, f"readable by others: {loose[:5]}"
+
+
+STRIP_CASES = '''"""a checker module"""
+from __future__ import annotations
+from ._core import checker, reference as ref
+from . import _core
+
+
+@ref
+def step(a, b,
+         W=3):
+    """The docstring stays."""
+    # the formula, in a comment: goes too
+    return (1 - b ** 2) * (a @ W)
+
+
+@_core.reference
+def count(n): return n * 7 + 1
+
+
+@ref
+def only_doc():
+    """nothing else"""
+
+
+class Holder:
+    @ref
+    def method(self):
+        inner = 40
+
+        def nested():
+            return inner + 2
+        return nested()
+
+
+def shown(x):
+    return x * 31 + 5
+
+
+@checker
+def check_step(fn):
+    return fn(1, 2) == step(1, 2)
+'''
+
+
+def test_strip_references_keeps_signatures_and_docstrings_and_nothing_else():
+    out = A.strip_references(STRIP_CASES, "case")
+    ns = {}
+    exec(compile(out.replace("from ._core import checker, reference as ref\nfrom . import _core\n",
+                             "ref = lambda f: f\nchecker = lambda f: f\nclass _core:\n    reference = staticmethod(lambda f: f)\n")
+                 .replace("from helpers.exercises._core import GradedAtSubmission",
+                          "class GradedAtSubmission(Exception): pass"), "case", "exec"), ns)
+    import inspect
+    assert str(inspect.signature(ns["step"])) == "(a, b, W=3)" and ns["step"].__doc__ == "The docstring stays."
+    for call in (lambda: ns["step"](1, 2), lambda: ns["count"](3), lambda: ns["only_doc"](),
+                 lambda: ns["Holder"]().method()):
+        with pytest.raises(ns["GradedAtSubmission"]):
+            call()
+    assert ns["shown"](1) == 36                                  # an unmarked function is untouched
+    for gone in ("(1 - b ** 2)", "the formula", "n * 7 + 1", "inner + 2", "inner = 40"):
+        assert gone not in out, gone
+    assert "from helpers.exercises._core import GradedAtSubmission" in out
+    bodies = A.reference_bodies(STRIP_CASES)
+    assert any("(1 - b ** 2) * (a @ W)" in b and "the formula" in b for b in bodies.values())
+    assert "return n * 7 + 1" in bodies.values()
+    assert A.strip_references(out) == out or not A.reference_bodies(out) or all(
+        "raise GradedAtSubmission()" == b.strip() for b in A.reference_bodies(out).values())
+
+
+def test_student_edition_helpers_have_no_reference_body(edition):
+    """Every @reference function of the course's helpers/exercises is in the edition with the body
+    `raise GradedAtSubmission()`, and no line of any reference body (comments included) is in the
+    edition unless a chapter or unmarked helper code shows it anyway."""
+    stripped_lines, marked = set(), 0
+    unmarked = {norm(x) for path in (ROOT / "helpers").rglob("*.py") for x in
+                A.strip_references(path.read_text(encoding="utf-8")).splitlines()}
+    for path in sorted((ROOT / "helpers" / "exercises").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        bodies = A.reference_bodies(text)
+        marked += len(A.reference_functions(text))
+        for body in bodies.values():
+            stripped_lines |= {norm(x) for x in body.splitlines()
+                               if len(norm(x)) >= SHORT and norm(x) not in unmarked}
+        got = (edition / "helpers" / "exercises" / path.name).read_text(encoding="utf-8")
+        assert got == A.strip_references(text, path.name)
+        for fn in A.reference_functions(got):
+            assert A.reference_bodies(got).get(f"{fn.name}@{fn.lineno}", "").strip() in ("", "raise GradedAtSubmission()")
+    print(f"{marked} @reference functions, {len(stripped_lines)} distinctive body lines")
+    shown = "\n".join(visible_text(json.loads(p.read_text(encoding="utf-8"))) for p in A.chapters())
+    secret = {line for line in stripped_lines if line not in shown}
+    text = corpus(edition)
+    assert not [line for line in secret if line in text]
+    assert not list(edition.parent.glob(".edition-staging-*")), "the private staging folder was left"
+    assert all(p.stat().st_mode & 0o004 for p in edition.rglob("*") if not p.is_symlink()), \
+        "students must be able to read the edition"
+    assert "references-stripped" in (edition / ".seqcourse-student-edition").read_text()
+
+
+def test_student_edition_restarts_a_history_that_holds_references(tmp_path):
+    """An edition built before the strip keeps unstripped helpers in its git history: it starts
+    afresh (students then pull a new history)."""
+    out = tmp_path / "ed"
+    out.mkdir()
+    (out / ".seqcourse-student-edition").write_text("old\n")
+    A._git(out, "init", "-q", "-b", "main")
+    (out / "old.py").write_text("return (1 - h_k ** 2) * (delta_next @ W)\n")
+    A._git(out, "add", "-A")
+    A._git(out, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "old")
+    A.student_edition(out)
+    log = A._git(out, "log", "--oneline").splitlines()
+    assert len(log) == 1 and "Student edition" in log[0]
+
+
+def test_test_cell_grades_the_submitter_whatever_the_answer_cell_sets():
+    """The test cell restores SEQHW_STUDENT from the environment the grading kernel started with:
+    an answer cell that sets it to a classmate (or deletes it) is still graded as its author."""
+    code = ("import os\n"
+            "from helpers.exercises._core import variant\n"
+            "os.environ['SEQHW_STUDENT'] = 'classmate'\n"
+            + A.REASSERT_STUDENT +
+            "print(os.environ['SEQHW_STUDENT'], variant() == variant('alice'))\n"
+            "del os.environ['SEQHW_STUDENT']\n"
+            + A.REASSERT_STUDENT +
+            "print(os.environ['SEQHW_STUDENT'])\n")
+    env = {**os.environ, "SEQHW_STUDENT": "alice"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["alice", "True", "alice"], out.stderr
+    env.pop("SEQHW_STUDENT")            # outside the grader (a student's own server): no effect
+    out = subprocess.run([sys.executable, "-c", code.split("del os.environ")[0]], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["classmate", "False"], out.stderr
+    e = A.course_exercises([AID])[AID][0]
+    assert A.test_cell_source(e).count(A.REASSERT_STUDENT) == 1

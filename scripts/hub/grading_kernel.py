@@ -17,9 +17,32 @@ file, it:
 4. replaces itself with `python -m ipykernel_launcher -f <copied connection file>` in a minimal
    environment (HOME and TMPDIR inside the sandbox, one BLAS/torch thread).
 
+Who is graded, and against what:
+
+- SEQHW_STUDENT in the kernel's environment is SEQGRADE_STUDENT, which homework.py sets to the
+  submitter's nbgrader id (the folder collect put the vetted submission in), never anything read
+  from the notebook: helpers.exercises._core.variant() then gives that student's variant. Every
+  test cell (scripts/assignments.py) first restores it from /proc/self/environ (the environment
+  this exec gave the kernel), so an answer cell that edits os.environ is graded as its author all
+  the same;
+- PYTHONPATH is SEQGRADE_HELPERS: the teacher's FULL helpers (reference implementations included),
+  a copy homework.py keeps readable by root and the grading user only, so visible checkers and
+  hidden tests compute the expected answers for real. The kernel's working folder is not put on
+  sys.path (PYTHONSAFEPATH, IPKernelApp.ignore_cwd): a submitted helpers/ or torch/ folder cannot
+  shadow them.
+
+What the graded code could leave behind for students: the kernel runs in its own mount namespace
+in which /tmp, /var/tmp, /dev/shm, /run/lock, every other world-writable folder one or two levels
+below /, /var, /run, /srv, /home, /opt and /mnt, and the folders in SEQGRADE_HIDE (homework.py
+passes the nbgrader exchange) are fresh private tmpfs mounts (the sandbox and the helpers copy are
+bound back where they lie under one of them), and the umask is 077: a submission that reads the
+reference implementation cannot drop a copy where a student's server would find it. (Refusing to
+grade when the namespace cannot be made, e.g. without CAP_SYS_ADMIN; SEQGRADE_SHARED_TMP=1
+grades without it, knowingly.)
+
 The grading user owns nothing but the sandbox: the teacher's course folder, the gradebook and the
 students' homes (mode 700) are closed to it, so the code can read only what every user of the
-machine may read (the course's venv and repository). nbgrader itself keeps running as the
+machine may read (the course's venv) and the helpers copy. nbgrader itself keeps running as the
 teacher and writes the grades; the kernel cannot touch them. homework.py kills every process of
 the grading user after each submission and removes the sandbox.
 """
@@ -28,12 +51,76 @@ from __future__ import annotations
 import ctypes
 import os
 import pwd
+import re
 import resource
 import shutil
+import stat
 import sys
 from pathlib import Path
 
 PR_SET_NO_NEW_PRIVS = 38
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+
+
+def world_writable_dirs(extra: list[str]) -> list[str]:
+    """The folders a process of any user may create files in (shallow: the usual places)."""
+    found = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue", *extra]
+    for top in ("/", "/var", "/run", "/srv", "/home", "/opt", "/mnt"):
+        for depth1 in _subdirs(top):
+            found.append(depth1)
+            found.extend(_subdirs(depth1))
+    out = []
+    for path in found:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        real = os.path.realpath(path)
+        if stat.S_ISDIR(st.st_mode) and (st.st_mode & 0o002 or path in extra) and real not in out \
+                and not real.startswith(("/proc", "/sys")):
+            out.append(real)
+    return out
+
+
+def _subdirs(path: str) -> list[str]:
+    try:
+        return [e.path for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def private_mounts(hide: list[str], keep: list[Path]) -> None:
+    """A mount namespace of this process in which every folder of `hide` is an empty private tmpfs;
+    the folders of `keep` that lay under one of them are bound back at the same path."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def mount(src, target, fstype, flags, data):
+        enc = lambda x: x.encode() if isinstance(x, str) else x
+        if libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+    if libc.unshare(CLONE_NEWNS) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
+    mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    # opened in the new namespace (a mount of the old one cannot be bound here), before hiding
+    handles = {str(k): os.open(k, os.O_RDONLY | os.O_DIRECTORY) for k in keep}
+    done: list[str] = []
+    for folder in sorted(set(hide), key=len):
+        if any(folder.startswith(d.rstrip("/") + "/") for d in done):
+            continue                       # already under a private one
+        mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=256m")
+        done.append(folder)
+    for path, fd in handles.items():
+        if any(path == h or path.startswith(h.rstrip("/") + "/") for h in hide):
+            old = os.umask(0o022)
+            os.makedirs(path, mode=0o711, exist_ok=True)
+            os.umask(old)
+            mount(f"/proc/self/fd/{fd}", path, None, MS_BIND, None)
+        os.close(fd)
 
 
 def fail(message: str) -> None:
@@ -61,6 +148,12 @@ def main(argv: list[str]) -> None:
     if os.geteuid() != 0:
         fail("started without root: cannot switch to the grading user "
              "(run scripts/hub/homework.py autograde as root)")
+    student = os.environ.get("SEQGRADE_STUDENT", "")
+    if not STUDENT_ID.match(student):
+        fail(f"SEQGRADE_STUDENT must be the submitter's id (homework.py autograde sets it), got {student!r}")
+    helpers = Path(os.environ.get("SEQGRADE_HELPERS", ""))
+    if not str(helpers) or not (helpers / "helpers" / "exercises").is_dir():
+        fail("SEQGRADE_HELPERS must be a folder holding the teacher's helpers/ (homework.py sets it)")
 
     # 1. the connection file and the submission's data files, owned by the grading user
     work = sandbox / "work"
@@ -89,6 +182,17 @@ def main(argv: list[str]) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, 2**30))
     resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
 
+    # the graded code leaves nothing where students look (see the module docstring)
+    if os.environ.get("SEQGRADE_SHARED_TMP") != "1":
+        hide = [h for h in os.environ.get("SEQGRADE_HIDE", "").split(os.pathsep) if h]
+        try:
+            private_mounts(world_writable_dirs(hide), keep=[sandbox, helpers])
+        except OSError as exc:
+            fail(f"cannot give the grading kernel private /tmp and exchange folders ({exc}); "
+                 "SEQGRADE_SHARED_TMP=1 grades without them (a submission could then leave a copy "
+                 "of what it reads where students find it)")
+    os.umask(0o077)
+
     # 3. drop privileges for good
     os.chdir(work)
     os.setgroups([])
@@ -107,13 +211,15 @@ def main(argv: list[str]) -> None:
         "HOME": str(sandbox), "TMPDIR": str(tmp), "USER": user, "LOGNAME": user,
         "LANG": os.environ.get("LANG", "C.UTF-8"), "MPLCONFIGDIR": str(tmp / "mpl"),
         "MPLBACKEND": "agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "PYTHONNOUSERSITE": "1",
+        "PYTHONNOUSERSITE": "1", "PYTHONSAFEPATH": "1",
+        "PYTHONPATH": str(helpers),          # the teacher's full helpers (see the docstring)
+        "SEQHW_STUDENT": student,            # whose variant is graded: the submitter's
     }
     for key in ("SEQCOURSE_SEED", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if key in os.environ:
             env[key] = os.environ[key]
-    os.execve(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn), *extra],
-              env)
+    os.execve(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn),
+                               "--IPKernelApp.ignore_cwd=True", *extra], env)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
     sudo .venv/bin/python scripts/hub/homework.py feedback 04_bptt      # generate + release
          (students: Assignments panel -> Fetch Feedback)
     sudo .venv/bin/python scripts/hub/homework.py export --to grades.csv
+    sudo .venv/bin/python scripts/hub/homework.py report 04_bptt        # the class report (item analysis)
+    sudo .venv/bin/python scripts/hub/homework.py lock-course           # start.sh runs it: see below
 
 Every step is nbgrader's own command (generate_assignment, db, release_assignment, collect,
 autograde, generate_feedback, release_feedback, export), run in the teacher's course folder
@@ -31,6 +33,29 @@ autograde, generate_feedback, release_feedback, export), run in the teacher's co
   submission every process of the grading user is killed and the sandbox removed. The time, the
   kernel's peak memory (VmHWM) and its CPU seconds are printed (and written with --json).
 
+- every student is graded against their own variant (helpers.exercises._core.variant): autograde
+  runs nbgrader once per submitter and gives the grading kernel SEQHW_STUDENT = that submitter's
+  id (the folder the vetted submission was collected into, never anything from the notebook);
+  the test cells restore it if an answer cell edits os.environ (scripts/assignments.py);
+- the grading kernel imports the teacher's FULL helpers (reference implementations included) from
+  a copy made at every autograde in <sandbox-base>/lib (root:grading group, mode 750/640, under
+  <sandbox-base> of mode 710): the students never can read it, the graded code can;
+- feedback: nbgrader puts the hidden tests back into the autograded notebooks and would show them
+  in the feedback (jupyter/nbgrader#1363). The feedback is therefore made from sanitized copies
+  (<course folder>/feedback-source/): hidden-test regions cut from the test cells, their
+  tracebacks reduced to the error line, and every output that quotes a line of a hidden test or
+  of a @reference body replaced by a notice; the generated HTML is checked for hidden-test text
+  before anything is released;
+- report: per exercise the score distribution and the most frequent checker messages (the verdict
+  lines of the test cells at grading time), as Markdown, HTML and a PNG plot, plus the submissions
+  to look at by hand (answer cells that touch the grading identity, the checkers' modules or
+  their source); written to <course folder>/reports/<assignment>/;
+- lock-course: the course repository (reference answers in the chapters, reference
+  implementations in helpers/, hidden tests in grading.toml) readable by root only: the repository
+  folder becomes 711 (students' servers still pass through to .venv, which stays readable) and
+  every other entry in it loses all permissions for other users. The students' servers import the
+  student edition instead (jupyterhub_config.py, SEQHUB_STUDENT_EDITION).
+
 Options common to all commands: --course-dir, --exchange, --course (seqcourse), --grader-user
 (seqgrader), --sandbox-base (/var/lib/seqgrade). Environment: SEQHW_COURSE_DIR,
 SEQHW_EXCHANGE_ROOT, SEQHW_COURSE_ID.
@@ -38,6 +63,9 @@ SEQHW_EXCHANGE_ROOT, SEQHW_COURSE_ID.
 from __future__ import annotations
 
 import argparse
+import collections
+import html as htmlmod
+import importlib.util
 import json
 import os
 import pwd
@@ -60,6 +88,28 @@ import students as accounts  # noqa: E402  (scripts/hub/students.py)
 
 GRADER_MARKER = "seqcourse-hub grader"
 KERNEL_NAME = "seqgrade"
+SECRET_MIN = 16          # a hidden-test / reference line shorter than this is too common to be evidence
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+HIDDEN_NOTE = "# （隐藏测试：由评分程序运行，内容不随反馈发回）\n"
+SCRUBBED = ("【此输出已删除】其中引用了评分用的参考实现或隐藏测试的代码。"
+            "(Output removed: it quoted the grader's reference code or hidden tests.)\n")
+# answer-cell code worth a look by hand (report): the grading identity, the checkers' modules,
+# reading source or memory
+SUSPICIOUS = re.compile(r"SEQHW_STUDENT|JUPYTERHUB_USER|os\.environ|/proc/self|putenv|sys\.modules|"
+                        r"importlib|getsource|__code__|ctypes|helpers[./]exercises|_core|base64|"
+                        r"builtins|__import__")
+
+
+def assignments_module():
+    """scripts/assignments.py (the course's nbgrader build: exercise mapping, @reference strip)."""
+    if "assignments" in sys.modules:
+        return sys.modules["assignments"]
+    spec = importlib.util.spec_from_file_location("assignments", ROOT / "scripts" / "assignments.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["assignments"] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 class HomeworkError(Exception):
@@ -97,6 +147,7 @@ class Course:
         self.grader = args.grader_user
         self.sandbox_base = Path(args.sandbox_base).resolve()
         self.kernels = self.dir / ".seqgrade"
+        self.lib = self.sandbox_base / "lib"       # the full helpers for the grading kernel
 
     # -- nbgrader ----------------------------------------------------------------------------
     def env(self, **extra: str) -> dict:
@@ -128,6 +179,7 @@ class Course:
         if not (source / "nbgrader_config.py").exists():
             raise HomeworkError(f"{source} is not an nbgrader course folder (no nbgrader_config.py): "
                                 "build it with `.venv/bin/python scripts/assignments.py build`")
+        os.umask(0o077)                     # everything written here is root's alone
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chown(self.dir, 0, 0)
         os.chmod(self.dir, 0o700)
@@ -137,8 +189,8 @@ class Course:
                 shutil.copytree(src, self.dir / name, dirs_exist_ok=True)
             elif src.is_file():
                 shutil.copy2(src, self.dir / name)
-        # the build holds the answers, the hidden tests and a gradebook: on a shared machine
-        # (e.g. build/nbgrader in the repository, which every student may pass) only root may look
+        # assignments.py build writes it with umask 077 into a folder of mode 700; a build from an
+        # older version (or copied in) is closed here too
         os.chmod(source, 0o700)
         self.ensure_exchange()
         self.ensure_grader()
@@ -178,8 +230,9 @@ class Course:
         if pw.pw_uid == 0:
             raise HomeworkError("the grading user must not be root")
         self.sandbox_base.mkdir(parents=True, exist_ok=True)
-        os.chown(self.sandbox_base, 0, 0)
-        os.chmod(self.sandbox_base, 0o711)
+        os.chown(self.sandbox_base, 0, pw.pw_gid)
+        os.chmod(self.sandbox_base, 0o710)      # only root and the grading user pass
+        self.refresh_helpers(pw)
         spec = self.kernels / "kernels" / KERNEL_NAME
         spec.mkdir(parents=True, exist_ok=True)
         (spec / "kernel.json").write_text(json.dumps({
@@ -187,6 +240,33 @@ class Course:
                      "{connection_file}"],
             "display_name": "Python 3 (grading sandbox)", "language": "python",
             "interrupt_mode": "signal"}, indent=1))
+
+    def refresh_helpers(self, pw) -> Path:
+        """The teacher's full helpers/ (reference implementations included) for the grading
+        kernel: <sandbox-base>/lib/helpers, root's, readable by the grading user's group only."""
+        import compileall
+        old = os.umask(0o027)
+        try:
+            self.lib.mkdir(mode=0o750, exist_ok=True)
+            os.chown(self.lib, 0, pw.pw_gid)
+            os.chmod(self.lib, 0o750)
+            fresh = self.lib / f".helpers-{secrets.token_hex(4)}"
+            shutil.copytree(ROOT / "helpers", fresh,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints"))
+            compileall.compile_dir(str(fresh), quiet=1)      # the grading user cannot write caches
+            for dirpath, dirnames, filenames in os.walk(fresh):
+                os.chown(dirpath, 0, pw.pw_gid)
+                os.chmod(dirpath, 0o750)
+                for name in filenames:
+                    os.chown(os.path.join(dirpath, name), 0, pw.pw_gid)
+                    os.chmod(os.path.join(dirpath, name), 0o640)
+            target = self.lib / "helpers"
+            if target.exists():
+                shutil.rmtree(target)
+            os.rename(fresh, target)
+        finally:
+            os.umask(old)
+        return target
 
     # -- release -----------------------------------------------------------------------------
     def release(self, assignment: str, due: str | None) -> None:
@@ -255,7 +335,9 @@ class Course:
             if cell_timeout:
                 args.append(f"--Execute.timeout={cell_timeout}")
             env = self.env(JUPYTER_PATH=str(self.kernels), SEQGRADE_USER=self.grader,
-                           SEQGRADE_SANDBOX=str(sandbox), SEQGRADE_CPU_LIMIT=str(cpu_limit))
+                           SEQGRADE_SANDBOX=str(sandbox), SEQGRADE_CPU_LIMIT=str(cpu_limit),
+                           SEQGRADE_STUDENT=student,       # whose variant: who submitted
+                           SEQGRADE_HELPERS=str(self.lib), SEQGRADE_HIDE=str(self.exchange))
             meter = UidMeter(grader.pw_uid).start()
             t0 = time.monotonic()
             try:
@@ -280,16 +362,341 @@ class Course:
     # -- feedback, export ------------------------------------------------------------------------
     def feedback(self, assignment: str) -> None:
         need_root()
-        self.nbgrader("generate_feedback", assignment, "--force",
-                      "--HTMLExporter.sanitize_html=True", quiet=True)
+        old = os.umask(0o077)
+        try:
+            clean = self.sanitized_autograded(assignment)
+            self.nbgrader("generate_feedback", assignment, "--force",
+                          "--HTMLExporter.sanitize_html=True",
+                          f"--CourseDirectory.autograded_directory={clean.name}", quiet=True)
+        finally:
+            os.umask(old)
+        hidden = hidden_lines(self.source_notebooks(assignment))
+        for page in (self.dir / "feedback").glob(f"*/{assignment}/*.html"):
+            found = leaked(html_text(page.read_text(encoding="utf-8", errors="replace")), hidden)
+            if found or "BEGIN HIDDEN TESTS" in page.read_text(encoding="utf-8", errors="replace"):
+                raise HomeworkError(f"{page} still shows hidden-test code ({found[:2]}); "
+                                    "nothing was released")
         self.nbgrader("release_feedback", assignment, quiet=True)
         n = len(list((self.dir / "feedback").glob(f"*/{assignment}/*.html")))
-        log(f"feedback for {assignment}: {n} HTML files generated and released")
+        log(f"feedback for {assignment}: {n} HTML files generated (hidden tests cut, outputs "
+            f"quoting grader code removed) and released")
+
+    def source_notebooks(self, assignment: str) -> list[dict]:
+        return [json.loads(p.read_text(encoding="utf-8"))
+                for p in sorted((self.dir / "source" / assignment).glob("*.ipynb"))]
+
+    def sanitized_autograded(self, assignment: str) -> Path:
+        """<course>/feedback-source/<student>/<assignment>/: the autograded notebooks without
+        hidden tests and without outputs that quote grader code (see sanitize_notebook)."""
+        clean = self.dir / "feedback-source"
+        secrets_ = secret_lines(self.source_notebooks(assignment), self.lib / "helpers",
+                                public_text(self.dir / "release" / assignment))
+        scrubbed = 0
+        for folder in sorted((self.dir / "autograded").glob(f"*/{assignment}")):
+            target = clean / folder.parent.name / assignment
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(folder, target)
+            for path in target.glob("*.ipynb"):
+                nb, n = sanitize_notebook(json.loads(path.read_text(encoding="utf-8")), secrets_)
+                scrubbed += n
+                path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+        if scrubbed:
+            log(f"feedback: {scrubbed} outputs quoting grader code removed")
+        return clean
+
+    # -- the class report ----------------------------------------------------------------------
+    def report(self, assignment: str, out: Path | None = None) -> dict:
+        need_root()
+        out = out or self.dir / "reports" / assignment
+        scores, graded, answers = {}, {}, {}
+        with self.gradebook() as gb:
+            for sub in gb.assignment_submissions(assignment):
+                student = sub.student.id
+                if not sub.notebooks:
+                    continue
+                scores[student] = {g.name: (g.score, g.max_score) for nb in sub.notebooks
+                                   for g in nb.grades}
+        for student in scores:
+            paths = sorted((self.dir / "autograded" / student / assignment).glob("*.ipynb"))
+            if paths:
+                graded[student] = json.loads(paths[0].read_text(encoding="utf-8"))
+        if not scores:
+            raise HomeworkError(f"no graded submissions of {assignment}: run autograde first")
+        summary = class_report(assignment, scores, graded, out)
+        log(f"class report of {assignment} ({len(scores)} students): {out / 'report.md'}, "
+            f"{out / 'report.html'}, {out / 'report.png'}")
+        return summary
 
     def export(self, to: Path) -> None:
         need_root()
         self.nbgrader("export", f"--to={to.resolve()}", quiet=True)
         log(f"grades exported to {to}")
+
+
+# ------------------------------------------------------------------------------------------
+# what must not reach a student: hidden tests and the bodies of @reference functions
+# ------------------------------------------------------------------------------------------
+def norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _cell_source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def hidden_lines(source_notebooks: list[dict]) -> set[str]:
+    """Every line (whitespace collapsed) inside a ### BEGIN/END HIDDEN TESTS region, except lines
+    too short or too generic to be evidence (imports, the markers, `del _hidden_tests`)."""
+    out = set()
+    for nb in source_notebooks:
+        for cell in nb.get("cells", []):
+            for region in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS",
+                                     _cell_source(cell), re.S):
+                for line in region.splitlines():
+                    line = norm(line)
+                    if len(line) >= SECRET_MIN and not re.match(r"(import|from)\s", line) \
+                            and not line.startswith(("def _hidden_tests(", "_hidden_tests(", "del _hidden")):
+                        out.add(line)
+    return out
+
+
+def reference_lines(helpers: Path) -> set[str]:
+    """Every line of the body of every @reference function in helpers/exercises/*.py."""
+    A = assignments_module()
+    out = set()
+    for path in sorted((helpers / "exercises").glob("*.py")):
+        for body in A.reference_bodies(path.read_text(encoding="utf-8")).values():
+            out |= {norm(line) for line in body.splitlines() if len(norm(line)) >= SECRET_MIN}
+    return out
+
+
+def public_text(release: Path) -> str:
+    """What the students have anyway: the release's notebooks and the student edition's helpers
+    (stripped), one normalised line each."""
+    A = assignments_module()
+    lines = []
+    for path in sorted(release.glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+            lines += [norm(x) for x in _cell_source(cell).splitlines()]
+    for path in sorted((ROOT / "helpers").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if path.parent.name == "exercises":
+            text = A.strip_references(text, str(path))
+        lines += [norm(x) for x in text.splitlines()]
+    return "\n".join(lines)
+
+
+def secret_lines(source_notebooks: list[dict], helpers: Path, public: str) -> set[str]:
+    """Lines of hidden tests and @reference bodies that the students do not already have."""
+    have = set(public.splitlines())
+    found = hidden_lines(source_notebooks) | reference_lines(helpers)
+    return {line for line in found if line not in have and not re.match(r"(import|from)\s", line)}
+
+
+def leaked(text: str, lines) -> list[str]:
+    """The lines of `lines` that occur in `text` (both with whitespace collapsed)."""
+    flat = norm(ANSI.sub("", text))
+    return sorted(line for line in lines if line in flat)
+
+
+def _output_text(output: dict) -> str:
+    parts = []
+    for key in ("text", "traceback", "evalue", "ename"):
+        value = output.get(key)
+        parts.append("".join(value) if isinstance(value, list) else str(value or ""))
+    for value in (output.get("data") or {}).values():
+        parts.append("".join(value) if isinstance(value, list) else str(value))
+    return "\n".join(parts)
+
+
+def sanitize_notebook(nb: dict, secret: set[str]) -> tuple[dict, int]:
+    """The autograded notebook as feedback may show it: test cells without their hidden-test
+    region and with tracebacks reduced to the error line; every output quoting a secret line
+    replaced by a notice. Returns (notebook, outputs replaced)."""
+    nb = json.loads(json.dumps(nb))
+    replaced = 0
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        src = _cell_source(cell)
+        if "### BEGIN HIDDEN TESTS" in src:
+            cell["source"] = HIDDEN_REGION.sub(HIDDEN_NOTE, src)
+        outputs = []
+        for output in cell.get("outputs", []):
+            if meta.get("grade") and output.get("output_type") == "error":
+                output = {**output, "traceback": [f"{output.get('ename', '')}: {output.get('evalue', '')}"]}
+            if secret and leaked(_output_text(output), secret):
+                output = {"output_type": "stream", "name": "stderr", "text": SCRUBBED}
+                replaced += 1
+            outputs.append(output)
+        cell["outputs"] = outputs
+    return nb, replaced
+
+
+def html_text(page: str) -> str:
+    """The text a browser shows of an HTML page (tags out, entities decoded)."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    return htmlmod.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+# ------------------------------------------------------------------------------------------
+# the class report (item analysis)
+# ------------------------------------------------------------------------------------------
+VERDICT = re.compile(r"^\s*(【(?:不对|未作答|已收到)】.*)$", re.M)
+
+
+def hint_key(line: str) -> str:
+    """A checker message with its numbers blanked, so that the same hint counts once."""
+    line = norm(line)
+    line = re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", line)
+    return line[:160] + ("…" if len(line) > 160 else "")
+
+
+def exercise_cells(nb: dict) -> dict[str, dict]:
+    """{test grade_id: {"answer": answer cell source, "hints": verdict lines of the test cell}}."""
+    out, answer = {}, ""
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code":
+            continue
+        if meta.get("solution"):
+            answer = _cell_source(cell)
+        elif meta.get("grade"):
+            text = "".join(_output_text(o) for o in cell.get("outputs", []) if o.get("output_type") != "error")
+            hints = [m.group(1) for m in VERDICT.finditer(ANSI.sub("", text))]
+            for o in cell.get("outputs", []):      # a failed hidden test says why in its error
+                if o.get("output_type") == "error" and "隐藏测试" in str(o.get("evalue", "")):
+                    hints.append(f"{o.get('ename')}: {o.get('evalue')}")
+            out[meta.get("grade_id", "")] = {"answer": answer, "hints": hints}
+            answer = ""
+    return out
+
+
+def class_report(assignment: str, scores: dict[str, dict[str, tuple]], graded: dict[str, dict],
+                 out: Path) -> dict:
+    """Write report.md, report.html and report.png into `out`: per exercise how many students
+    scored full, part and zero points, the mean, and the most frequent checker messages; plus the
+    submissions whose answer cells touch the grading identity or the checkers (look by hand).
+    `scores`: {student: {grade_id: (score, max_score)}}; `graded`: {student: autograded notebook}."""
+    order = {}
+    for nb in graded.values():                      # the notebook's order of the exercises
+        for gid in exercise_cells(nb):
+            order.setdefault(gid, len(order))
+    ids = sorted({gid for s in scores.values() for gid in s}, key=lambda g: (order.get(g, len(order)), g))
+    rows, flagged = [], []
+    for gid in ids:
+        got = [s[gid] for s in scores.values() if gid in s]
+        top = max((m or 0) for _, m in got) if got else 0
+        full = sum(1 for sc, m in got if m and (sc or 0) >= m)
+        zero = sum(1 for sc, _ in got if not sc)
+        hints = collections.Counter()
+        for nb in graded.values():
+            for line in exercise_cells(nb).get(gid, {}).get("hints", []):
+                hints[hint_key(line)] += 1
+        rows.append({"exercise": gid.removesuffix("_test"), "grade_id": gid, "points": top,
+                     "students": len(got), "full": full, "part": len(got) - full - zero, "zero": zero,
+                     "mean": round(sum((sc or 0) for sc, _ in got) / len(got), 2) if got else 0.0,
+                     "hints": hints.most_common(3)})
+    for student, nb in sorted(graded.items()):
+        for gid, cell in exercise_cells(nb).items():
+            found = sorted(set(SUSPICIOUS.findall(cell["answer"])))
+            if found:
+                flagged.append({"student": student, "exercise": gid.removesuffix("_test"), "uses": found})
+    out.mkdir(parents=True, exist_ok=True)
+    title = f"作业 {assignment} 班级报告（{len(scores)} 名学生）"
+    md = [f"# {title}", "", "| 练习 | 分值 | 满分 | 部分分 | 零分 | 平均分 | 最常见的提示（次数） |",
+          "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        hint = "<br>".join(f"{h.replace('|', '/')}（{n}）" for h, n in r["hints"]) or "—"
+        md.append(f"| {r['exercise']} | {r['points']:g} | {r['full']} | {r['part']} | {r['zero']} | "
+                  f"{r['mean']:g} | {hint} |")
+    md += ["", "![每道题的得分分布](report.png)", ""]
+    if flagged:
+        md += ["## 需要人工复核的提交", "",
+               "答案单元格里出现了评分身份、检查函数模块或读取源码的代码（可能是正常用法，请打开看看）：", ""]
+        md += [f"- {f['student']}，{f['exercise']}：{', '.join(f['uses'])}" for f in flagged]
+    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    esc = htmlmod.escape
+    body = [f"<h1>{esc(title)}</h1>", "<table border='1' cellspacing='0' cellpadding='4'>",
+            "<tr><th>练习</th><th>分值</th><th>满分</th><th>部分分</th><th>零分</th><th>平均分</th>"
+            "<th>最常见的提示（次数）</th></tr>"]
+    for r in rows:
+        hint = "<br>".join(f"{esc(h)}（{n}）" for h, n in r["hints"]) or "—"
+        body.append(f"<tr><td>{esc(r['exercise'])}</td><td>{r['points']:g}</td><td>{r['full']}</td>"
+                    f"<td>{r['part']}</td><td>{r['zero']}</td><td>{r['mean']:g}</td><td>{hint}</td></tr>")
+    body += ["</table>", "<p><img src='report.png' alt='每道题的得分分布' style='max-width:100%'></p>"]
+    if flagged:
+        body += ["<h2>需要人工复核的提交</h2><ul>"] + [
+            f"<li>{esc(f['student'])}，{esc(f['exercise'])}：{esc(', '.join(f['uses']))}</li>" for f in flagged] + ["</ul>"]
+    (out / "report.html").write_text("<!doctype html><meta charset='utf-8'><title>" + esc(title) +
+                                     "</title>\n" + "\n".join(body) + "\n", encoding="utf-8")
+    plot_report(rows, title, out / "report.png")
+    summary = {"assignment": assignment, "students": len(scores), "exercises": rows, "flagged": flagged}
+    (out / "report.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    return summary
+
+
+def plot_report(rows: list[dict], title: str, path: Path) -> None:
+    """One horizontal bar per exercise: how many students scored full, part and zero points."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    sys.path.insert(0, str(ROOT))
+    from helpers.plots.plotting import use_chinese_font
+    use_chinese_font()
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(rows) + 1.6), dpi=110)
+    names = [r["exercise"] for r in rows][::-1]
+    left = [0] * len(rows)
+    for key, label, color in (("full", "满分", "#2e7d32"), ("part", "部分分", "#f9a825"), ("zero", "零分", "#c62828")):
+        values = [r[key] for r in rows][::-1]
+        ax.barh(names, values, left=left, color=color, label=label)
+        for i, (v, l0) in enumerate(zip(values, left)):
+            if v:
+                ax.text(l0 + v / 2, i, str(v), ha="center", va="center", color="white", fontsize=10)
+        left = [a + b for a, b in zip(left, values)]
+    ax.set_xlabel("学生人数")
+    ax.set_title(title)
+    ax.legend(loc="lower right", ncol=3, fontsize=9)
+    ax.set_xlim(0, max(left + [1]))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------
+# the course repository closed to students
+# ------------------------------------------------------------------------------------------
+OPEN_ENTRIES = {".venv"}     # what the students' servers run: the interpreter and the packages
+
+
+def lock_course(root: Path = ROOT) -> dict[str, int]:
+    """Close the course repository to other users: `root` becomes 711 (passable, not listable) and
+    every entry in it except .venv loses the other users' permissions. Returns the old modes of
+    what changed ({path: mode}) for restore_modes."""
+    changed = {}
+    mode = stat.S_IMODE(root.stat().st_mode)
+    if mode & 0o077 != 0o011:
+        changed[str(root)] = mode
+        os.chmod(root, (mode & 0o700) | 0o011)
+    for entry in root.iterdir():
+        if entry.name in OPEN_ENTRIES or entry.is_symlink():
+            continue
+        mode = stat.S_IMODE(entry.lstat().st_mode)
+        if mode & 0o007:
+            changed[str(entry)] = mode
+            os.chmod(entry, mode & ~0o007)
+    return changed
+
+
+def restore_modes(saved: dict[str, int]) -> None:
+    for path, mode in saved.items():
+        try:
+            os.chmod(path, mode)
+        except OSError:
+            pass
 
 
 def submission_problem(entry: Path, claimed: str) -> str:
@@ -424,10 +831,21 @@ def main(argv: list[str]) -> int:
     p.add_argument("assignment")
     p = sub.add_parser("export")
     p.add_argument("--to", default="grades.csv")
+    p = sub.add_parser("report", help="the class report: score distribution and frequent hints per exercise")
+    p.add_argument("assignment")
+    p.add_argument("--out", help="folder (default <course folder>/reports/<assignment>)")
+    p = sub.add_parser("lock-course", help="close the course repository to other users (make hub does it)")
+    p.add_argument("--root", default=str(ROOT))
     args = parser.parse_args(argv)
     try:
         if args.cmd == "install-config":
             print(f"installed {install_config()}")
+            return 0
+        if args.cmd == "lock-course":
+            need_root()
+            changed = lock_course(Path(args.root).resolve())
+            log(f"course repository {args.root}: readable by root only ({len(changed)} modes changed; "
+                ".venv stays open for the students' servers)")
             return 0
         course = Course(args)
         if args.cmd == "setup":
@@ -446,6 +864,11 @@ def main(argv: list[str]) -> int:
             course.feedback(args.assignment)
         elif args.cmd == "export":
             course.export(Path(args.to))
+        elif args.cmd == "report":
+            summary = course.report(args.assignment, Path(args.out) if args.out else None)
+            for r in summary["exercises"]:
+                print(f"{r['exercise']}: full {r['full']}, part {r['part']}, zero {r['zero']}, "
+                      f"mean {r['mean']:g}/{r['points']:g}")
     except (HomeworkError, subprocess.TimeoutExpired) as exc:
         print(f"homework.py {args.cmd}: {exc}", file=sys.stderr)
         return 1

@@ -18,8 +18,9 @@ One machine, a class (docs/classroom-server.md has the sizing and the larger dep
   (default artifacts/hub/users.txt, written by scripts/hub/students.py) may log in or sign up;
 - each student is a system user of this machine (create them with scripts/hub/students.py):
   LocalProcessSpawner starts their server as that user, so file permissions keep students apart;
-- the single-user server is jupyterhub-singleuser from the course's venv (.venv): same torch,
-  helpers and JupyterLab as `make lab`, opening in the student's home directory, with nbgitpuller
+- the single-user server is jupyterhub-singleuser from the course's venv (.venv): same torch and
+  JupyterLab as `make lab`, the helpers of the student edition (SEQHUB_STUDENT_EDITION, without
+  reference implementations), opening in the student's home directory, with nbgitpuller
   (SEQHUB_COURSE_REPOS: local course repositories the students' git may read);
 - the idle culler (jupyterhub-idle-culler) stops a server SEQHUB_CULL_TIMEOUT seconds (default
   3600) after its last activity.
@@ -208,7 +209,21 @@ kernel_cull = _int_env("SEQHUB_KERNEL_CULL_TIMEOUT", 7200)
 c.Spawner.args = [f"--MappingKernelManager.cull_idle_timeout={kernel_cull}",
                   f"--MappingKernelManager.cull_interval={max(1, min(300, kernel_cull // 2))}",
                   "--MappingKernelManager.cull_connected=True"]
+# The students' servers import the STUDENT EDITION's helpers (scripts/assignments.py
+# student-edition: every @reference body replaced by `raise GradedAtSubmission()`), never the
+# course repository's, which holds the reference implementations and which start.sh closes to
+# other users (homework.py lock-course). SEQHUB_STUDENT_EDITION: that edition's folder (default
+# /srv/seqcourse/student-edition; start.sh builds it); PYTHONPATH puts it before the venv's
+# editable install of the course.
+edition = Path(os.environ.get("SEQHUB_STUDENT_EDITION", "/srv/seqcourse/student-edition"))
+edition_ok = (edition / "helpers" / "exercises").is_dir() and (edition / ".seqcourse-student-edition").is_file()
+if not edition_ok:
+    print(f"jupyterhub_config.py: WARNING no student edition at {edition}: the students' servers "
+          "import the course's own helpers (reference implementations included). Build it with "
+          f"`.venv/bin/python scripts/assignments.py student-edition --out {edition}` "
+          "(make hub does)", file=sys.stderr, flush=True)
 c.Spawner.environment = {
+    **({"PYTHONPATH": str(edition)} if edition_ok else {}),
     "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
     # one thread per kernel: helpers.env.setup() does the same for torch; this covers numpy/BLAS

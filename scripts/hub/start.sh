@@ -7,6 +7,8 @@
 #     approves them at /hub/authorize)
 #   SEQHUB_HOST (127.0.0.1; 0.0.0.0 or a LAN address lets students' laptops in, always over HTTPS)
 #   SEQHUB_PORT (8000), SEQHUB_CERT + SEQHUB_KEY (the teacher's certificate; else self-signed)
+#   SEQHUB_STUDENT_EDITION (/srv/seqcourse/student-edition: rebuilt here at every start, what the
+#     students' servers import; the course repository itself is then closed to other users)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 auth="${SEQHUB_AUTH:-shared}"
@@ -37,4 +39,12 @@ if [ "$auth" = native ]; then
 fi
 echo "start.sh: class list: $(tr '\n' ' ' < artifacts/hub/users.txt 2>/dev/null || echo "${SEQHUB_USERS:-?}")" >&2
 .venv/bin/python scripts/hub/homework.py install-config >&2   # nbgrader's exchange for every server
+# the students' servers run the student edition (no reference implementations), and the course
+# repository (reference answers, reference implementations, hidden tests) is closed to them
+edition="${SEQHUB_STUDENT_EDITION:-/srv/seqcourse/student-edition}"
+export SEQHUB_STUDENT_EDITION="$edition"
+mkdir -p "$(dirname "$edition")"
+chmod 755 "$(dirname "$edition")"
+.venv/bin/python scripts/assignments.py student-edition --out "$edition" >&2 || exit 2
+.venv/bin/python scripts/hub/homework.py lock-course >&2 || exit 2
 exec .venv/bin/jupyterhub -f scripts/hub/jupyterhub_config.py "$@"

@@ -191,7 +191,8 @@ def _stocks() -> tuple:
 
 
 def load_stocks(symbol: str | None = None):
-    """Monthly closing prices (USD), first trading day of each month, from 2000-01 to 2010-03.
+    """Monthly closing prices (USD) at the end of each month, labelled with the month's first day
+    (the vega_datasets convention), from 2000-01 to 2010-03.
 
     load_stocks() -> {symbol: (dates 'YYYY-MM-DD', prices float64)} for the five symbols of
     ``STOCK_SYMBOLS`` (AAPL, AMZN, IBM, MSFT: 123 months; GOOG: 68 months from its listing in
@@ -319,3 +320,54 @@ def load_basic_motions(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """
     x, labels = _basic_motions(split)
     return x.copy(), labels.copy()
+
+
+# ----------------------------------------------------------------------------- chapter 09, part 3
+PINS.setdefault("autots", "autots==1.0.4")   # chapter 09 part 3: hourly I-94 traffic in the wheel
+MITDB_HZ = 360
+
+
+@lru_cache(maxsize=None)
+def _mitdb() -> tuple:
+    with package_file("sktime", "datasets/data/mitdb/mitdb.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or set(rows[0]) != {"data", "label"}:
+        raise ValueError(f"mitdb.csv: expected the columns data,label, got {sorted(rows[0]) if rows else 'no rows'}")
+    x = np.array([float(r["data"]) for r in rows])
+    labels = np.array([r["label"] == "1" for r in rows])
+    return x, labels
+
+
+def load_mitdb() -> tuple[np.ndarray, np.ndarray]:
+    """A stretch of one MIT-BIH Arrhythmia Database ECG record as shipped in sktime's wheel.
+
+    One lead sampled at ``MITDB_HZ`` = 360 Hz, 7,500 samples (about 21 s), and a 0/1 label per
+    sample with one contiguous labelled abnormal stretch. -> (x (7500,) float64 in mV,
+    labels (7500,) bool). Arrays are fresh copies.
+    """
+    x, labels = _mitdb()
+    return x.copy(), labels.copy()
+
+
+@lru_cache(maxsize=None)
+def _traffic() -> tuple:
+    import pandas as pd
+
+    path = package_file("autots", "datasets/data/traffic_hourly.zip")
+    frame = pd.read_csv(path, index_col=0, parse_dates=True, compression="zip")
+    for column in ("traffic_volume", "temp", "rain_1h", "snow_1h", "clouds_all", "weather_main"):
+        if column not in frame.columns:
+            raise ValueError(f"traffic_hourly: expected a column {column!r}, got {list(frame.columns)}")
+    return frame
+
+
+def load_traffic_hourly():
+    """Hourly westbound traffic volume on Interstate 94 (Minneapolis-St Paul, MN DOT via the UCI
+    "Metro Interstate Traffic Volume" data) with the weather of the hour, 2016-10-01 00:00 to
+    2018-09-30 23:00 (17,520 hours, no gaps in the index; 104 hours are missing, as NaN),
+    as shipped in autots' wheel (read from the file; autots itself is not imported).
+
+    -> a pandas DataFrame indexed by the hour with columns traffic_volume (cars per hour),
+    temp (K), rain_1h, snow_1h (mm), clouds_all (%) and weather_main (text). A fresh copy.
+    """
+    return _traffic().copy()

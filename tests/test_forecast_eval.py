@@ -150,3 +150,69 @@ def test_plots_draw_and_check_lengths():
     fig = fe.plot_detection(np.arange(20.0), np.zeros(20), 1.0, np.zeros(20, bool), np.zeros(20, bool), 5, 20)
     assert len(fig.axes) == 2
     plt.close("all")
+
+
+# ----------------------------------------------------------------------------- issue 24 additions
+def test_closed_form_naive_equals_sktime():
+    lp = np.log(np.array([10.0, 11.0, 9.5, 12.0, 12.5, 11.0, 13.0, 14.0]))
+    for strategy in fe.NAIVE_STRATEGIES:
+        np.testing.assert_allclose(fe.closed_form_naive(lp, [2, 5, 6], 3, strategy),
+                                   fe.naive_returns(lp, [2, 5, 6], 3, strategy), atol=1e-10)
+    with pytest.raises(ValueError, match="t_last"):
+        fe.closed_form_naive(lp, [0], 2)
+
+
+def test_cluster_bootstrap_is_wider_when_clusters_move_together():
+    g = np.random.default_rng(0)
+    common = np.repeat(g.normal(size=25), 5)               # 25 months x 5 stocks that move together
+    values = (common + 0.3 * g.normal(size=125) > 0).astype(float)
+    months = np.repeat(np.arange(25), 5)
+    m, lo, hi = fe.cluster_bootstrap_mean(values, months)
+    _, lo1, hi1 = fe.cluster_bootstrap_mean(values, np.arange(125))
+    assert lo < m < hi and (hi - lo) > 1.5 * (hi1 - lo1)
+    r, rlo, rhi = fe.cluster_bootstrap_ratio(np.ones(10) * 2, np.ones(10), np.arange(10))
+    assert r == rlo == rhi == 2.0
+    with pytest.raises(ValueError, match="clusters"):
+        fe.cluster_bootstrap_mean(values, months[:-1])
+
+
+def test_r2_oos_and_rolling_origin():
+    y = np.array([1.0, -1.0, 2.0, 0.0])
+    assert fe.r2_oos(y, y, np.zeros(4)) == 1.0 and fe.r2_oos(np.zeros(4), y, np.zeros(4)) == 0.0
+    dates = [f"{2000 + i // 12}-{i % 12 + 1:02d}-01" for i in range(36)]
+    r = np.where(np.arange(36) % 2 == 0, 0.1, -0.05)
+    out = fe.rolling_origin_by_year({"X": (dates, r)}, "2001-01-01", "2003-01-01")
+    assert set(out) == {"2001", "2002"} and all(n == 12 for _, n in out.values())
+    with pytest.raises(ValueError, match="no forecast"):
+        fe.rolling_origin_by_year({"X": (dates, r)}, "2010-01-01", "2011-01-01")
+
+
+def test_replace_rule_and_baselines():
+    z = torch.zeros(40)
+    z[25] = 10.0
+    _, with_rule = fe.online_residuals(fe.Persistence(), z, 20, 40, 5, 3.0)
+    _, without = fe.online_residuals(fe.Persistence(), z, 20, 40, 5, 3.0, replace=False)
+    assert np.flatnonzero(with_rule).tolist() == [25] and np.flatnonzero(without).tolist() == [25, 26]
+    shift = torch.zeros(40)
+    shift[25:] = 10.0                                       # a level shift: the rule keeps flagging it
+    assert fe.online_residuals(fe.Persistence(), shift, 20, 40, 5, 3.0)[1].sum() == 15
+    assert fe.online_residuals(fe.Persistence(), shift, 20, 40, 5, 3.0, replace=False)[1].sum() == 1
+    x = np.zeros(20)
+    x[10] = 5.0
+    assert fe.rolling_median_scores(x, [9, 10, 11], 3).tolist() == [0.0, 5.0, 0.0]
+    q, lo, hi = fe.quantile_interval(np.arange(100.0), 0.5)
+    assert lo <= q <= hi
+    with pytest.raises(TypeError, match="replace"):
+        fe.online_residuals(fe.Persistence(), z, 20, 40, 5, 3.0, replace="no")
+
+
+def test_runs_and_event_scores():
+    labels = np.zeros(20, dtype=bool)
+    labels[5:8] = True
+    flags = np.zeros(20, dtype=bool)
+    flags[[9, 15]] = True
+    assert fe.runs(labels) == [(5, 8)]
+    assert fe.event_scores(flags, labels, 0) == {"events": 1, "found": 0, "false_runs": 2, "first_flag_delay": None}
+    assert fe.event_scores(flags, labels, 2) == {"events": 1, "found": 1, "false_runs": 1, "first_flag_delay": 4}
+    with pytest.raises(ValueError, match="tolerance"):
+        fe.event_scores(flags, labels, -1)

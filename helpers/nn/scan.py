@@ -62,9 +62,9 @@ def linear_scan_loop(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None =
     dim = _check(a, b, h0, dim)
     h = torch.zeros_like(a.select(dim, 0)) if h0 is None else h0
     out = []
-    for t in range(a.shape[dim]):
+    for a_t, b_t in zip(a.unbind(dim), b.unbind(dim)):     # unbind: one backward node, not T
         # h_t = a_t ⊙ h_{t-1} + b_t
-        h = a.select(dim, t) * h + b.select(dim, t)
+        h = a_t * h + b_t
         out.append(h)
     return torch.stack(out, dim=dim)
 

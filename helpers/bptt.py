@@ -23,12 +23,13 @@ step k to step t multiplies t − k such matrices; its size is bounded by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import torch
 
 from . import checks
-from .env import generator
+from .env import generator, shifted
 
 # name -> (f, f' as a function of (a, f(a)), γ = sup |f'|)
 ACTIVATIONS = {
@@ -237,10 +238,30 @@ def make_recurrent_matrix(n: int, scale: float, mode: str = "sigma", seed: int =
     checks.choice(mode, "mode", SCALE_MODES)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale >= 0 or scale == float("inf"):
         raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
-    g = generator(seed)
-    W = torch.randn(n, n, generator=g, dtype=torch.float64) / n ** 0.5
-    size = sigma_max(W) if mode == "sigma" else spectral_radius(W)
+    W, size = _base_matrix(n, mode, shifted(seed))
     return (W * (scale / size)).to(dtype)
+
+
+@lru_cache(maxsize=256)
+def _base_matrix(n: int, mode: str, shifted_seed: int) -> tuple[torch.Tensor, float]:
+    """The unscaled Gaussian matrix and its σ_max or ρ, drawn once per (n, mode, seed): a slider
+    move of the explorer only rescales it (the same numbers as drawing it again). Never mutated."""
+    W = torch.randn(n, n, generator=torch.Generator().manual_seed(shifted_seed), dtype=torch.float64) / n ** 0.5
+    return W, (sigma_max(W) if mode == "sigma" else spectral_radius(W))
+
+
+def recurrent_matrix_norms(n: int, scale: float, mode: str = "sigma", seed: int = 0) -> tuple[float, float]:
+    """(σ_max, ρ) of ``make_recurrent_matrix(n, scale, mode, seed)`` without a new decomposition:
+    both scale linearly with the matrix, so they are computed once for the unscaled one."""
+    W, size = _base_matrix(n, mode, shifted(seed))
+    s, r = _base_norms(n, mode, shifted(seed))
+    return s * (scale / size), r * (scale / size)
+
+
+@lru_cache(maxsize=256)
+def _base_norms(n: int, mode: str, shifted_seed: int) -> tuple[float, float]:
+    W, _ = _base_matrix(n, mode, shifted_seed)
+    return sigma_max(W), spectral_radius(W)
 
 
 def envelope(gamma: float, sigma: float, T: int) -> np.ndarray:
@@ -287,7 +308,7 @@ def _check_profile_args(T, activation, input_scale, hidden_size):
 
 def rnn_gradient_profile(W: torch.Tensor, T: int, activation: str = "tanh", input_scale: float = 1.0,
                          seed: int = 0, dtype: torch.dtype = torch.float64,
-                         with_jacobian: bool = True) -> GradientProfile:
+                         with_jacobian: bool = True, norms: tuple[float, float] | None = None) -> GradientProfile:
     """Run h_k = f(W h_{k−1} + s·z_k), z_k ~ N(0, I), for T steps and measure how ∂L/∂h_k shrinks or grows.
 
     Backwards, by the chain rule with the Jacobian ∂h_k/∂h_{k−1} = diag(f'(a_k)) W::
@@ -297,6 +318,7 @@ def rnn_gradient_profile(W: torch.Tensor, T: int, activation: str = "tanh", inpu
     ``dtype=torch.float32`` shows what training precision does: overflow to inf, underflow to 0.
     ``extra`` holds ``saturated_fraction`` (share of |f'(a_k)| < 1e-3) and ``input_grad_norm``,
     ‖∂L/∂x_k‖ for k = 1..T (the input enters unweighted, U = I, so ∂L/∂x_k = f'(a_k) ⊙ ∂L/∂h_k).
+    ``norms``: (σ_max(W), ρ(W)) if already known (the explorer's :func:`recurrent_matrix_norms`).
     """
     checks.float_tensor(W, "W")
     checks.shape(W, "W", (W.shape[0], W.shape[0]), ("H", "H"))
@@ -334,7 +356,7 @@ def rnn_gradient_profile(W: torch.Tensor, T: int, activation: str = "tanh", inpu
         # U = I, so ∂L/∂x_k = ∂L/∂a_k = f'(a_k) ⊙ ∂L/∂h_k (k = 1..T)
         grads_h = torch.stack(grads[::-1])                 # (T+1, H), row k = ∂L/∂h_k
         input_norm = (D * grads_h[1:]).norm(dim=1)
-    s, r = sigma_max(W), spectral_radius(W)
+    s, r = norms if norms is not None else (sigma_max(W), spectral_radius(W))
     return GradientProfile(np.arange(T + 1), _clean(grad_norm.to(torch.float64).numpy()),
                            None if jac is None else _clean(jac), envelope(gamma, s, T), s, r, gamma,
                            {"saturated_fraction": float((D.abs() < 1e-3).to(torch.float64).mean()),
@@ -352,16 +374,24 @@ def gated_setup(kind: str, T: int, hidden_size: int, scale: float | None, mode: 
     checks.choice(kind, "kind", ("lstm", "gru"))
     _check_profile_args(T, "tanh", input_scale, hidden_size)
     H, G = hidden_size, (4 if kind == "lstm" else 3)
-    gen = generator(seed)
-    k = H ** -0.5
-    draw = lambda *s: ((torch.rand(*s, generator=gen, dtype=torch.float64) * 2 - 1) * k)
-    w_ih, w_hh, b_ih, b_hh = draw(G * H, H), draw(G * H, H), draw(G * H), draw(G * H)
+    w_ih, w_hh, b_ih, b_hh, z, v = (t.clone() for t in _gated_draws(G, T, H, shifted(seed)))
     if scale is not None:
         w_hh = torch.cat([make_recurrent_matrix(H, scale, mode, seed + 1 + i) for i in range(G)])
     b_hh[H:2 * H] += gate_bias      # block 1: forget gate (i, f, g, o) / update gate (r, z, n)
-    z = torch.randn(T, 1, H, generator=gen, dtype=torch.float64) * input_scale
+    return w_ih, w_hh, b_ih, b_hh, z * input_scale, v / v.norm()
+
+
+@lru_cache(maxsize=64)
+def _gated_draws(G: int, T: int, H: int, shifted_seed: int) -> tuple[torch.Tensor, ...]:
+    """PyTorch-like init of a G-block gated layer and the unit inputs, drawn once per setting
+    (the explorer redraws the same numbers on every slider move otherwise). Never mutated."""
+    gen = torch.Generator().manual_seed(shifted_seed)
+    k = H ** -0.5
+    draw = lambda *s: ((torch.rand(*s, generator=gen, dtype=torch.float64) * 2 - 1) * k)
+    w_ih, w_hh, b_ih, b_hh = draw(G * H, H), draw(G * H, H), draw(G * H), draw(G * H)
+    z = torch.randn(T, 1, H, generator=gen, dtype=torch.float64)
     v = torch.randn(H, generator=gen, dtype=torch.float64)
-    return w_ih, w_hh, b_ih, b_hh, z, v / v.norm()
+    return w_ih, w_hh, b_ih, b_hh, z, v
 
 
 def gated_gradient_profile(kind: str, T: int, hidden_size: int = 32, scale: float | None = None,
@@ -437,7 +467,8 @@ def attention_forward(Wq, Wk, Wv, x):
 
 def attention_gradient_profile(T: int, hidden_size: int = 32, scale: float = 1.0, mode: str = "sigma",
                                input_scale: float = 1.0, seed: int = 0,
-                               dtype: torch.dtype = torch.float64) -> GradientProfile:
+                               dtype: torch.dtype = torch.float64,
+                               norms: tuple[float, float] | None = None) -> GradientProfile:
     """‖∂L/∂x_k‖ for k = 1..T through one self-attention layer, L = vᵀ y_T (loss on the last position).
 
     Backwards by hand (s = K q_T / √H the scores, α = softmax(s))::
@@ -460,6 +491,79 @@ def attention_gradient_profile(T: int, hidden_size: int = 32, scale: float = 1.0
         dx = alpha[:, None] * (v @ Wv)[None, :]           # via the values: row k = (W_vᵀ α_k v)ᵀ
         dx = dx + (d_s[:, None] * (q @ Wk)[None, :]) / H ** 0.5      # via the keys
         dx[-1] = dx[-1] + ((d_s @ K) @ Wq) / H ** 0.5     # via the query (position T only)
-        norms = dx.to(torch.float64).norm(dim=1).numpy()
-    return GradientProfile(np.arange(1, T + 1), _clean(norms), None, None, sigma_max(Wq),
-                           spectral_radius(Wq), 1.0, {"weights": alpha.to(torch.float64).numpy()})
+        grad_x = dx.to(torch.float64).norm(dim=1).numpy()
+    s, r = norms if norms is not None else (sigma_max(Wq), spectral_radius(Wq))
+    return GradientProfile(np.arange(1, T + 1), _clean(grad_x), None, None, s, r, 1.0,
+                           {"weights": alpha.to(torch.float64).numpy()})
+
+
+def mingru_gradient_profile(T: int, hidden_size: int = 32, scale: float = 1.0, mode: str = "sigma",
+                            input_scale: float = 1.0, gate_bias: float = 0.0, seed: int = 0,
+                            dtype: torch.dtype = torch.float64) -> GradientProfile:
+    """‖∂L/∂h_k‖ for k = 0..T through minGRU (chapter 10), L = vᵀ h_T, by its closed form.
+
+    minGRU: z_t = σ(W_z x_t + b_z), h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ h̃_t, where neither z_t nor
+    h̃_t reads h_{t−1}. So the Jacobian is diagonal, ∂h_t/∂h_{t−1} = diag(1 − z_t): no W, no f'::
+
+        ∂L/∂h_k = v ⊙ Π_{t=k+1..T} (1 − z_t)
+
+    Each factor lies in (0, 1): the gradient can fade but never explode. W_z is drawn like the
+    RNN's W at ``scale`` (here it only scales how strongly x_t moves the gate), b_z = −``gate_bias``
+    (a larger gate bias keeps more, 1 − z → 1, as the LSTM's forget-gate bias does); the inputs
+    x_k = s·z_k are the RNN's (same generator calls). ``extra['gate_keep']`` is the mean of 1 − z_t.
+    """
+    _check_profile_args(T, "tanh", input_scale, hidden_size)
+    H = hidden_size
+    g = generator(seed)
+    x = torch.randn(T, H, generator=g, dtype=torch.float64).to(dtype) * input_scale
+    v = torch.randn(H, generator=g, dtype=torch.float64)
+    v = (v / v.norm()).to(dtype)
+    Wz = make_recurrent_matrix(H, scale, mode, seed + 1, dtype)
+    with np.errstate(all="ignore"):
+        keep = 1 - torch.sigmoid(x @ Wz.T - gate_bias)              # 1 − z_t, (T, H)
+        # suffix products Π_{t=k+1..T}(1 − z_t) for k = 0..T (the empty product at k = T is 1)
+        suffix = torch.cat([torch.flip(torch.cumprod(torch.flip(keep, [0]), 0), [0]),
+                            torch.ones(1, H, dtype=dtype)])
+        grad = (suffix * v).to(torch.float64).norm(dim=1).numpy()
+    return GradientProfile(np.arange(T + 1), _clean(grad), None, None, 0.0, 0.0, 1.0,
+                           {"gate_keep": float(keep.to(torch.float64).mean())})
+
+
+def _elu1_prime(a: torch.Tensor) -> torch.Tensor:
+    """φ'(a) for φ(a) = elu(a) + 1: 1 where a > 0, e^a elsewhere."""
+    return torch.where(a > 0, torch.ones_like(a), torch.exp(torch.clamp(a, max=0)))
+
+
+def linear_attention_gradient_profile(T: int, hidden_size: int = 32, scale: float = 1.0, mode: str = "sigma",
+                                      input_scale: float = 1.0, seed: int = 0,
+                                      dtype: torch.dtype = torch.float64,
+                                      norms: tuple[float, float] | None = None) -> GradientProfile:
+    """‖∂L/∂x_k‖ for k = 1..T through one causal linear-attention layer (chapter 10), L = vᵀ y_T.
+
+    The same W_q, W_k, W_v and inputs as :func:`attention_gradient_profile`; the weight
+    exp(q·k/√H) is replaced by w_k = φ(q_T)·φ(k_k), φ = elu + 1 (Katharopoulos et al. 2020)::
+
+        y_T = Σ_k w_k v_k / Σ_k w_k = S_Tᵀ φ(q_T) / z_Tᵀ φ(q_T),  S_T = Σ_k φ(k_k) v_kᵀ  (the RNN form)
+        ∂L/∂v_k = (w_k / Σw) v,   ∂L/∂w_k = (vᵀ v_k − L) / Σw
+        ∂L/∂x_k = W_vᵀ ∂L/∂v_k + W_kᵀ (∂L/∂w_k φ(q_T) ⊙ φ'(k_k))  [+ W_qᵀ (φ'(q_T) ⊙ Σ_j ∂L/∂w_j φ(k_j)) at k = T]
+
+    As a recurrence S_t = S_{t−1} + φ(k_t) v_tᵀ: ∂S_t/∂S_{t−1} = I, so every x_k reaches y_T
+    without a product over the distance: flat in k, like softmax attention.
+    """
+    Wq, Wk, Wv, x, v = (t.to(dtype) for t in attention_setup(T, hidden_size, scale, mode, input_scale, seed))
+    with np.errstate(all="ignore"):
+        aq, K, V = Wq @ x[-1], x @ Wk.T, x @ Wv.T
+        fq = torch.nn.functional.elu(aq) + 1
+        fK = torch.nn.functional.elu(K) + 1
+        w = fK @ fq                                        # w_k = φ(q_T)·φ(k_k), (T,)
+        total = w.sum()
+        Vv = V @ v                                         # vᵀ v_k
+        L = (w @ Vv) / total
+        d_w = (Vv - L) / total                             # ∂L/∂w_k
+        dx = (w / total)[:, None] * (v @ Wv)[None, :]      # via the values
+        dx = dx + (d_w[:, None] * fq[None, :] * _elu1_prime(K)) @ Wk      # via the keys
+        dx[-1] = dx[-1] + (_elu1_prime(aq) * (d_w @ fK)) @ Wq             # via the query (k = T)
+        grad_x = dx.to(torch.float64).norm(dim=1).numpy()
+    s, r = norms if norms is not None else (sigma_max(Wq), spectral_radius(Wq))
+    return GradientProfile(np.arange(1, T + 1), _clean(grad_x), None, None, s, r, 1.0,
+                           {"weights": (w / total).to(torch.float64).numpy()})

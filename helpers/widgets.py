@@ -8,8 +8,10 @@ Two layers, so that the maths is testable without a browser:
 
 Models (``models=`` of both): "rnn" (h_k = f(W h_{k−1} + x_k), U = I), "lstm", "gru" and
 "attention" (one scaled dot-product self-attention layer read at the last position; its curve
-is ‖∂L/∂x_k‖, flat in k, where the RNN's decays). Chapter 05 uses ("rnn", "lstm"), chapter 07
-("rnn", "lstm", "attention").
+is ‖∂L/∂x_k‖, flat in k, where the RNN's decays), and from chapter 10 "mingru" (∂h_t/∂h_{t−1} =
+diag(1 − z_t): a product of gates, no W) and "linear_attention" (φ(q)·φ(k) instead of softmax; as
+an RNN its matrix state is carried with ∂S_t/∂S_{t−1} = I, so its curve is flat like attention's).
+Chapter 05 uses ("rnn", "lstm"), chapter 07 ("rnn", "lstm", "attention"), chapter 10 all but "gru".
 
 Size. The image is rendered at 1000 px wide (text 20-22 px in the image) and shown with CSS
 width 100% of the output area, so it fills the notebook's width and stays legible on a
@@ -21,7 +23,9 @@ axis titles, legend) is drawn once and kept as a bitmap; a slider move restores 
 draws the grid lines and the curves on top (``draw_artist``, "blitting"), writes the tick labels
 with PIL and encodes a JPEG (~10x faster to encode than a PNG). LSTM/GRU profiles use
 :func:`gated_profile_fast`, a NumPy re-implementation of :func:`helpers.bptt.gated_gradient_profile`
-(same weights, hand-written backward pass; ~5x faster).
+(same weights, hand-written backward pass; ~5x faster). Random draws that a slider move does not
+change (the unscaled matrices, their σ_max and ρ, the gated layers' init) are cached in
+:mod:`helpers.bptt`, so a move only rescales them.
 """
 from __future__ import annotations
 
@@ -35,13 +39,17 @@ from matplotlib import ticker
 
 from . import bptt, checks
 
-MODELS = ("rnn", "lstm", "gru", "attention")
+MODELS = ("rnn", "lstm", "gru", "attention", "mingru", "linear_attention")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 DEFAULTS = {"scale": 1.0, "T": 100, "mode": "sigma", "activation": "tanh", "input_scale": 1.0,
             "hidden_size": 32, "dtype": "float64", "gate_bias": 0.0}
 EXPLORER_ACTIVATIONS = ("tanh", "sigmoid", "identity", "relu")
-COLORS = {"rnn": "#1f77b4", "lstm": "#d62728", "gru": "#2ca02c", "attention": "#9467bd"}
-LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "attention": "注意力"}
+COLORS = {"rnn": "#1f77b4", "lstm": "#d62728", "gru": "#2ca02c", "attention": "#9467bd",
+          "mingru": "#ff7f0e", "linear_attention": "#8c564b"}
+LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "attention": "注意力", "mingru": "minGRU",
+          "linear_attention": "线性注意力"}
+GATED = ("lstm", "gru", "mingru")                 # models with a gate bias slider
+INPUT_CURVE = ("attention", "linear_attention")   # models whose curve is ‖∂L/∂x_k‖, k = 1..T
 SCALE_RANGE = (0.1, 5.0)          # the weight-scale slider: reaches σ_max = 4, the sigmoid threshold 1/γ
 
 
@@ -70,13 +78,16 @@ def gated_profile_fast(kind: str, T: int, hidden_size: int = 32, scale: float | 
     npd = np.float32 if dtype == torch.float32 else np.float64
     w_ih, w_hh, b_ih, b_hh, v = (t.to(dtype).numpy().astype(npd) for t in (w_ih, w_hh, b_ih, b_hh, v))
     xs = z_in.to(dtype).numpy().astype(npd)[:, 0, :] @ w_ih.T + b_ih       # (T, G*H) input parts
+    if kind == "lstm":
+        xs = xs + b_hh                 # the LSTM adds b_hh outside the recurrence: fold it in once
     with np.errstate(all="ignore"):
         h, c = np.zeros(H, npd), np.zeros(H, npd)
         cache = []
         for t in range(T):
             if kind == "lstm":
-                a = xs[t] + w_hh @ h + b_hh                                  # (4H,)
-                i, f, o = _sigmoid(a[:H]), _sigmoid(a[H:2 * H]), _sigmoid(a[3 * H:])
+                a = xs[t] + w_hh @ h                                         # (4H,), b_hh folded into xs
+                sg = _sigmoid(a)                                             # i, f, o read their blocks
+                i, f, o = sg[:H], sg[H:2 * H], sg[3 * H:]
                 g = np.tanh(a[2 * H:3 * H])
                 c_prev = c
                 c = f * c_prev + i * g
@@ -91,12 +102,12 @@ def gated_profile_fast(kind: str, T: int, hidden_size: int = 32, scale: float | 
                 cache.append((r, zg, n, h, hh[2 * H:]))
                 h = zg * h + (1 - zg) * n
         gh, gc = v.copy(), np.zeros(H, npd)
-        h_norms, c_norms = [np.linalg.norm(gh)], []
+        h_norms, c_norms = [gh], []                # the vectors; their norms in one call at the end
         for t in range(T - 1, -1, -1):
             if kind == "lstm":
                 i, f, g, o, c_prev, tc = cache[t]
                 gc = gc + gh * o * (1 - tc * tc)                             # ∂L/∂C_t (total)
-                c_norms.append(np.linalg.norm(gc))
+                c_norms.append(gc)
                 da = np.concatenate([gc * g * i * (1 - i), gc * c_prev * f * (1 - f),
                                      gc * i * (1 - g * g), gh * tc * o * (1 - o)])
                 gh = w_hh.T @ da                                             # ∂L/∂h_{t−1}
@@ -106,13 +117,18 @@ def gated_profile_fast(kind: str, T: int, hidden_size: int = 32, scale: float | 
                 dn = gh * (1 - zg) * (1 - n * n)
                 da = np.concatenate([dn * hn * r * (1 - r), gh * (h_prev - n) * zg * (1 - zg), dn * r])
                 gh = zg * gh + w_hh.T @ da
-            h_norms.append(np.linalg.norm(gh))
+            h_norms.append(gh)
         if kind == "lstm":
-            c_norms.append(np.linalg.norm(gc))                               # C_0
-    extra = {"cell_grad_norm": bptt._clean(np.array(c_norms[::-1], dtype=np.float64))} if kind == "lstm" else {}
-    Wh = torch.from_numpy(w_hh[2 * H:3 * H].astype(np.float64))
-    return bptt.GradientProfile(np.arange(T + 1), bptt._clean(np.array(h_norms[::-1], dtype=np.float64)),
-                                None, None, bptt.sigma_max(Wh), bptt.spectral_radius(Wh), 1.0, extra)
+            c_norms.append(gc)                                               # C_0
+        norms = lambda vs: np.sqrt(np.einsum("ij,ij->i", *(2 * (np.array(vs[::-1]),)))).astype(np.float64)
+    extra = {"cell_grad_norm": bptt._clean(norms(c_norms))} if kind == "lstm" else {}
+    if scale is not None:             # block 2 is make_recurrent_matrix(H, scale, mode, seed + 3)
+        s, r = bptt.recurrent_matrix_norms(H, scale, mode, seed + 3)
+    else:
+        Wh = torch.from_numpy(w_hh[2 * H:3 * H].astype(np.float64))
+        s, r = bptt.sigma_max(Wh), bptt.spectral_radius(Wh)
+    return bptt.GradientProfile(np.arange(T + 1), bptt._clean(norms(h_norms)),
+                                None, None, s, r, 1.0, extra)
 
 
 # ----------------------------------------------------------------------------- the pure update
@@ -138,12 +154,13 @@ def explorer_data(models=("rnn",), scale: float = 1.0, T: int = 100, mode: str =
                   dtype: str = "float64", gate_bias: float = 0.0, seed: int = 0) -> dict:
     """What the explorer plots for one setting of its sliders, per model name.
 
-    ``models``: one or more of "rnn", "lstm", "gru", "attention" (a name or a tuple), e.g.
+    ``models``: one or more of ``MODELS`` (a name or a tuple), e.g.
     ``explorer_data(models=("rnn", "lstm", "attention"), scale=1.0, T=100)``.
 
     Returns ``{model: {...}}`` with, for each model:
-      k, grad_norm: the curve. RNN/LSTM/GRU: k = 0..T and grad_norm = ‖∂L/∂h_k‖ with L = vᵀh_T
-        (so grad_norm[T] = 1). Attention: k = 1..T and grad_norm = ‖∂L/∂x_k‖ with L = vᵀy_T.
+      k, grad_norm: the curve. RNN/LSTM/GRU/minGRU: k = 0..T and grad_norm = ‖∂L/∂h_k‖ with
+        L = vᵀh_T (so grad_norm[T] = 1). Attention and linear attention: k = 1..T and
+        grad_norm = ‖∂L/∂x_k‖ with L = vᵀy_T.
       input_grad_norm: ‖∂L/∂x_k‖ for k = 1..T (RNN and attention; None for LSTM/GRU), the
         quantity to compare across RNN and attention (for the RNN, U = I: ∂L/∂x_k = f'(a_k) ⊙ ∂L/∂h_k),
       envelope (T+1,) = (γ σ_max)^(T−k) for the RNN (None otherwise),
@@ -160,7 +177,10 @@ def explorer_data(models=("rnn",), scale: float = 1.0, T: int = 100, mode: str =
     ``gate_bias`` is added to the LSTM forget-gate / GRU update-gate bias. "attention": one
     self-attention layer, y_T = Σ_k softmax_k(q_T·k_k/√H) W_v x_k with q = W_q x, k = W_k x,
     each of W_q, W_k, W_v drawn like the RNN's W at the same ``scale``/``mode``; the loss reads
-    the last position only. Inputs x_k = ``input_scale``·z_k, z_k ~ N(0, I), the same sequence
+    the last position only. "linear_attention": the same layer with φ(q)·φ(k), φ = elu + 1, in
+    place of exp(q·k/√H) (:func:`helpers.bptt.linear_attention_gradient_profile`). "mingru":
+    z_t = σ(W_z x_t − gate_bias), ∂L/∂h_k = v ⊙ Π_{t>k}(1 − z_t) (W_z drawn like the RNN's W;
+    ``gate_keep`` = mean of 1 − z_t). Inputs x_k = ``input_scale``·z_k, z_k ~ N(0, I), the same sequence
     for the RNN and attention. ``activation`` applies to the RNN only. ``dtype`` is 'float64'
     or 'float32'. The random draws follow ``seed`` shifted by ``SEQCOURSE_SEED``.
     """
@@ -179,11 +199,18 @@ def explorer_data(models=("rnn",), scale: float = 1.0, T: int = 100, mode: str =
         inputs = None
         if m == "rnn":
             W = bptt.make_recurrent_matrix(hidden_size, scale, mode, seed)
-            p = bptt.rnn_gradient_profile(W, T, activation, input_scale, seed, DTYPES[dtype], with_jacobian=False)
+            p = bptt.rnn_gradient_profile(W, T, activation, input_scale, seed, DTYPES[dtype], with_jacobian=False,
+                                          norms=bptt.recurrent_matrix_norms(hidden_size, scale, mode, seed))
             env, inputs = p.envelope, p.extra["input_grad_norm"]
-        elif m == "attention":
-            p = bptt.attention_gradient_profile(T, hidden_size, scale, mode, input_scale, seed, DTYPES[dtype])
+        elif m in INPUT_CURVE:
+            profile = (bptt.attention_gradient_profile if m == "attention"
+                       else bptt.linear_attention_gradient_profile)
+            p = profile(T, hidden_size, scale, mode, input_scale, seed, DTYPES[dtype],
+                        norms=bptt.recurrent_matrix_norms(hidden_size, scale, mode, seed + 1))   # W_q's
             env, inputs = None, p.grad_norm
+        elif m == "mingru":
+            p = bptt.mingru_gradient_profile(T, hidden_size, scale, mode, input_scale, gate_bias, seed, DTYPES[dtype])
+            env = None
         else:
             p = gated_profile_fast(m, T, hidden_size, scale, mode, input_scale, gate_bias, seed, DTYPES[dtype])
             env = None
@@ -192,7 +219,8 @@ def explorer_data(models=("rnn",), scale: float = 1.0, T: int = 100, mode: str =
                   "zero_k": p.k[g == 0], "inf_k": p.k[np.isinf(g)],
                   "sigma_max": p.sigma_max, "spectral_radius": p.spectral_radius, "gamma": p.gamma,
                   "ratio": float(g[0]), "saturated_fraction": p.extra.get("saturated_fraction"),
-                  "far_near": None if inputs is None else far_near(inputs)}
+                  "far_near": None if inputs is None else far_near(inputs),
+                  "gate_keep": p.extra.get("gate_keep")}
     return out
 
 
@@ -295,7 +323,7 @@ class ExplorerFigure:
         ax = self.ax = self.fig.add_subplot(1, 1, 1)
         ax.set_yscale("log")
         ax.set_xlabel("时间步 k（损失 L 在最后一步 k = T 计算）", labelpad=pt(38), fontsize=pt(22))
-        ylabel = (r"$\|\partial L/\partial h_k\|$（对数坐标）" if set(models) <= {"rnn", "lstm", "gru"}
+        ylabel = (r"$\|\partial L/\partial h_k\|$（对数坐标）" if set(models) <= {"rnn", "lstm", "gru", "mingru"}
                   else "梯度范数（对数坐标）")
         ax.set_ylabel(ylabel, labelpad=pt(86), fontsize=pt(22))
         for axis in (ax.xaxis, ax.yaxis):
@@ -305,8 +333,10 @@ class ExplorerFigure:
         self.pad = 8 * u
         self.label_font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size=int(round(20 * u)))
         lw = lambda px: pt(px)
-        self.ygrid = [ax.axhline(1.0, color="0.85", lw=lw(1.2), animated=True) for _ in range(n_labels)]
-        self.xgrid = [ax.axvline(0.0, color="0.85", lw=lw(1.2), animated=True) for _ in range(n_labels)]
+        # all grid lines are one Line2D, its segments separated by NaN: one draw call instead of ~17
+        # (each draw_artist costs ~0.5 ms of set-up on a slow laptop, whatever it draws)
+        self.grid, = ax.plot([], [], color="0.85", lw=lw(1.2), animated=True)
+        self.n_labels = n_labels
         self.one = ax.axhline(1.0, color="0.45", lw=lw(1.4), animated=True)
         self.lines, self.envs, self.zeros, self.infs = {}, {}, {}, {}
         handles = []
@@ -318,7 +348,7 @@ class ExplorerFigure:
             self.lines[m], = ax.plot([], [], color=c, lw=lw(3.5), animated=True)
             self.zeros[m], = ax.plot([], [], "v", color=c, ms=ms, mec="k", mew=0.5, clip_on=False, animated=True)
             self.infs[m], = ax.plot([], [], "^", color=c, ms=ms, mec="k", mew=0.5, clip_on=False, animated=True)
-            what = r"$\|\partial L/\partial x_k\|$" if m == "attention" else r"$\|\partial L/\partial h_k\|$"
+            what = r"$\|\partial L/\partial x_k\|$" if m in INPUT_CURVE else r"$\|\partial L/\partial h_k\|$"
             handles.append(Line2D([], [], color=c, lw=lw(3.5), label=f"{LABELS[m]}：{what} 实测"))
             if m == "rnn":
                 handles.append(Line2D([], [], ls="--", color="0.35", lw=lw(2),
@@ -342,7 +372,7 @@ class ExplorerFigure:
     def render(self, data: dict) -> bytes:
         """Draw ``explorer_data(...)`` output and return the figure as JPEG bytes.
 
-        Curves and grid lines by matplotlib (``draw_artist``); the y labels by PIL (text layout
+        Curves and grid lines (one artist) by matplotlib (``draw_artist``); the labels by PIL (text layout
         is what makes a matplotlib redraw slow); JPEG because it encodes ~10x faster than PNG.
         """
         from PIL import Image, ImageDraw
@@ -353,14 +383,13 @@ class ExplorerFigure:
         self.ax.set_ylim(bottom, top)
         self.canvas.restore_region(self.background)
         draw = self.ax.draw_artist
-        exps = y_ticks(lo, hi)[:len(self.ygrid)]
-        for e, grid in zip(exps, self.ygrid):
-            grid.set_ydata([10.0 ** e] * 2)
-            draw(grid)
-        ks = x_ticks(T)[:len(self.xgrid)]
-        for k, grid in zip(ks, self.xgrid):
-            grid.set_xdata([k] * 2)
-            draw(grid)
+        exps = y_ticks(lo, hi)[:self.n_labels]
+        ks = x_ticks(T)[:self.n_labels]
+        nan = float("nan")
+        gx = [v for _ in exps for v in (0.0, T, nan)] + [v for k in ks for v in (k, k, nan)]
+        gy = [v for e in exps for v in (10.0 ** e, 10.0 ** e, nan)] + [v for _ in ks for v in (bottom, top, nan)]
+        self.grid.set_data(gx, gy)
+        draw(self.grid)
         draw(self.one)
         for m in self.models:
             d = data[m]
@@ -372,8 +401,11 @@ class ExplorerFigure:
             self.lines[m].set_data(d["k"], np.clip(np.where(np.isfinite(g) & (g > 0), g, np.nan), bottom, top))
             self.zeros[m].set_data(d["zero_k"], np.full(len(d["zero_k"]), bottom))
             self.infs[m].set_data(d["inf_k"], np.full(len(d["inf_k"]), top))
-            for a in (self.lines[m], self.zeros[m], self.infs[m]):
-                draw(a)
+            draw(self.lines[m])
+            if len(d["zero_k"]):                       # an empty marker set draws nothing: skip it
+                draw(self.zeros[m])
+            if len(d["inf_k"]):
+                draw(self.infs[m])
         w, h = self.canvas.get_width_height()
         img = Image.frombuffer("RGBA", (w, h), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
         pen = ImageDraw.Draw(img)
@@ -421,7 +453,7 @@ class Explorer:
         self.gate_bias = w.FloatSlider(value=v["gate_bias"], min=-3.0, max=6.0, step=0.5, description="门偏置",
                                        style=style, layout=lay)
         self.controls = [self.scale, self.T, self.mode, self.activation, self.input_scale, self.dtype]
-        if any(m in ("lstm", "gru") for m in self.models):
+        if any(m in GATED for m in self.models):
             self.controls.append(self.gate_bias)
         # the image fills the output area's width (it is rendered at 1000 px, so it stays sharp)
         self.image = w.Image(format="jpeg", layout=w.Layout(width="100%", height="auto"))
@@ -469,10 +501,13 @@ class Explorer:
                 parts += verdict(d).split("；")
                 if d["saturated_fraction"] is not None and d["saturated_fraction"] > 0.05:
                     parts.append(f"{d['saturated_fraction']:.0%} 的 f'(a) < 1e-3（饱和）")
-            elif m == "attention":
+            elif m in INPUT_CURVE:
                 parts[0] = f"<b>{LABELS[m]}</b>：σ_max(W_q) = {d['sigma_max']:.3f}"
                 parts.append(f"最远输入 k=1 处 ‖∂L/∂x_1‖ = {d['ratio']:.2e}")
                 parts.append(f"远/近 = {d['far_near']:.2g}（≈ 1：与距离无关）")
+            elif m == "mingru":
+                parts = [f"<b>{LABELS[m]}</b>：没有循环矩阵，∂h_t/∂h_(t−1) = diag(1 − z_t)",
+                         f"1 − z_t 平均 {d['gate_keep']:.3f}", f"k=0 处梯度 {d['ratio']:.2e}"]
             else:
                 parts[-1] += "（候选块）"
                 parts.append(f"k=0 处梯度 {d['ratio']:.2e}")

@@ -84,6 +84,10 @@ def test_lm_parallel_equals_step_by_step():
         steps.append(logits)
     assert (torch.cat(steps, 1) - full).abs().max() < 1e-10
     assert la.cache_bytes(state) == 2 * (3 * 2) * (8 * 8 + 8) * 8      # layers · (B·heads) · (d_k² + d_k) · 8 bytes
+    logits, pre = lm.prefill(x)
+    assert (logits - full).abs().max() < 1e-10
+    for (S1, z1), (S2, z2) in zip(pre, state):
+        assert (S1 - S2).abs().max() < 1e-10 and (z1 - z2).abs().max() < 1e-10
 
 
 def test_lm_gradients_flow_through_decay():

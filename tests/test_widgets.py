@@ -288,3 +288,67 @@ def test_chapter_04_cases_hold_for_every_offset(offset, monkeypatch):
         assert widgets.SCALE_RANGE[0] <= kw["scale"] <= widgets.SCALE_RANGE[1]      # a slider can reach it
         d = widgets.explorer_data(**kw)["rnn"]
         assert check(d), (offset, settings, d["ratio"], d["saturated_fraction"])
+
+
+# ----------------------------------------------------------------------------- chapter 10: minGRU and linear attention
+def test_linear_attention_gradient_equals_autograd():
+    from helpers.nn import linear_attention as la
+
+    for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-4)):
+        p = bptt.linear_attention_gradient_profile(40, 8, 1.3, "radius", 2.0, seed=3, dtype=dtype)
+        Wq, Wk, Wv, x, v = (t.to(dtype) for t in bptt.attention_setup(40, 8, 1.3, "radius", 2.0, seed=3))
+        x = x.clone().requires_grad_()
+        y = la.masked_form((x @ Wq.T)[None], (x @ Wk.T)[None], (x @ Wv.T)[None])[0, -1]   # the layer at T
+        (y @ v).backward()
+        np.testing.assert_allclose(p.grad_norm, x.grad.norm(dim=1).double().numpy(), rtol=tol)
+        assert p.extra["weights"].sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("gate_bias", [-2.0, 0.0, 3.0])
+def test_mingru_gradient_equals_autograd(gate_bias):
+    T, H = 30, 8
+    p = bptt.mingru_gradient_profile(T, H, 1.2, "sigma", 1.5, gate_bias, seed=4)
+    g = bptt.generator(4)
+    x = torch.randn(T, H, generator=g, dtype=torch.float64) * 1.5
+    v = torch.randn(H, generator=g, dtype=torch.float64)
+    v = v / v.norm()
+    Wz = bptt.make_recurrent_matrix(H, 1.2, "sigma", 5)
+    Wh = torch.randn(H, H, dtype=torch.float64)                     # the candidate never reaches ∂h_t/∂h_{t−1}
+    hs = [torch.zeros(H, dtype=torch.float64, requires_grad=True)]
+    for t in range(T):
+        z = torch.sigmoid(Wz @ x[t] - gate_bias)
+        h = (1 - z) * hs[-1] + z * (Wh @ x[t])                          # minGRU: z and h̃ read x_t only
+        h.retain_grad()
+        hs.append(h)
+    (hs[-1] @ v).backward()
+    want = np.array([t.grad.norm().item() for t in hs])
+    np.testing.assert_allclose(p.grad_norm, want, rtol=1e-10)
+    assert np.all(np.diff(p.grad_norm) >= 0)                        # every factor 1 − z_t < 1: never grows
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_chapter_10_paths(offset, monkeypatch):
+    """Which paths keep gradients alive (chapter 10 §5): linear attention flat like attention,
+    minGRU a product of gates (kept alive by the gate bias, never exploding), the RNN decaying."""
+    monkeypatch.setenv("SEQCOURSE_SEED", str(offset))
+    models = ("rnn", "lstm", "mingru", "attention", "linear_attention")
+    data = widgets.explorer_data(models=models)
+    lin = data["linear_attention"]
+    assert lin["k"][0] == 1 and 1 / 3 < lin["far_near"] < 3
+    assert data["rnn"]["far_near"] < 1e-20
+    kept = widgets.explorer_data(models=("mingru",), gate_bias=4.0)["mingru"]
+    assert data["mingru"]["ratio"] < 1e-10 < 1e-2 < kept["ratio"] <= 1
+    big = widgets.explorer_data(models=("mingru",), scale=5.0, input_scale=5.0)["mingru"]
+    assert big["grad_norm"].max() <= 1 + 1e-12 and len(big["inf_k"]) == 0
+
+
+def test_widget_with_chapter_10_models():
+    ex = widgets.gradient_explorer(models=("rnn", "lstm", "mingru", "attention", "linear_attention"), T=50).explorer
+    assert ex.gate_bias in ex.controls
+    assert set(ex.figure.lines) == {"rnn", "lstm", "mingru", "attention", "linear_attention"}
+    assert "minGRU" in ex.status.value and "线性注意力" in ex.status.value and "无法计算" not in ex.status.value
+    before = ex.data["mingru"]["ratio"]
+    ex.gate_bias.value = 4.0
+    assert ex.data["mingru"]["ratio"] > before
+    img = Image.open(io.BytesIO(ex.image.value))
+    assert img.size == (1000, 480)

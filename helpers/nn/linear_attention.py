@@ -175,6 +175,21 @@ class LinearBlock(nn.Module):
         x = x + self.out(y)
         return x + self.mlp(self.ln2(x))
 
+    def prefill(self, x):
+        """All positions x (B, T, d) at once (masked form) -> (output, state after position T).
+
+        The state in closed form: S_T = Σ_s γ^(T−s) φ(k_s) v_sᵀ, z_T = Σ_s γ^(T−s) φ(k_s)."""
+        B, T, d = x.shape
+        q, k, v = self.heads(self.ln1(x))
+        gamma = torch.sigmoid(self.decay_logit).to(x.dtype).repeat(B)                   # (B·h,)
+        g = gamma[:, None].expand(B * self.h, T)
+        y = masked_form(q, k, v, g).reshape(B, self.h, T, self.dk).transpose(1, 2).reshape(B, T, d)
+        w = gamma[:, None] ** torch.arange(T - 1, -1, -1, dtype=x.dtype, device=x.device)   # γ^(T−s)
+        fk = feature_map(k) * w[..., None]
+        S, z = fk.transpose(1, 2) @ v, fk.sum(1)
+        x = x + self.out(y)
+        return x + self.mlp(self.ln2(x)), (S, z)
+
     def step(self, x, state):
         """One position x (B, 1, d) with the state (S, z) of all earlier ones -> (output, new state)."""
         B, _, d = x.shape
@@ -214,6 +229,16 @@ class LinearLM(nn.Module):
         for block in self.blocks:
             h = block(h)
         return self.out(self.ln(h))
+
+    @torch.no_grad()
+    def prefill(self, x: torch.Tensor) -> tuple[torch.Tensor, list]:
+        """A whole prompt x (B, T) at once: (logits (B, T, V), the state after it), as ``step`` would leave it."""
+        checks.shape(x, "x", (None, None), ("B", "T"))
+        h, state = self.emb(x), []
+        for block in self.blocks:
+            h, s = block.prefill(h)
+            state.append(s)
+        return self.out(self.ln(h)), state
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:

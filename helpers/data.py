@@ -10,6 +10,8 @@ raises a clear error (with the install command) if the package is missing.
 - ``vega_datasets``  _data/seattle-weather.csv  daily Seattle weather 2012-2015 (°C, mm, m/s)
 - ``vega_datasets``  _data/stocks.csv  monthly closing prices of AAPL, AMZN, GOOG, IBM, MSFT 2000-2010 (USD)
 - ``sktime``  datasets/data/JapaneseVowels, BasicMotions (.ts)  UEA archive sets (chapter 09, part 1)
+- ``sktime``  datasets/data/mitdb/mitdb.csv  one MIT-BIH ECG stretch, 360 Hz, one labelled event (chapter 09, part 3)
+- ``autots``  datasets/data/traffic_hourly.zip  hourly I-94 traffic volume with weather, 2016-2018 (chapter 09, part 3)
 - the adding problem, generated from a seed
 """
 from __future__ import annotations

@@ -6,19 +6,24 @@ Run as the user to check (tests/test_homework_cycle.py and tests/test_readscan.p
     runuser -u STUDENT -- .venv/bin/python readscan.py < job.json > result.json
 
 job.json: {"secrets": [lines], "since": epoch seconds, "roots": ["/"], "skip_trees": [folders],
-           "keep_in_skipped": [substrings]}. The secrets arrive on stdin, so that no file this
+           "keep_in_skipped": [substrings], "full_trees": [folders], "watch": [paths]}; for each watched path the result
+says whether this user could open it ("read", "denied" or "absent"), so that a test can show the
+scan was not vacuous. The secrets arrive on stdin, so that no file this
 user may read has to hold them. Standard library only (the course's helpers are closed to students).
 
 - a line counts when its whitespace-collapsed text occurs in a file's whitespace-collapsed text;
   notebooks (JSON) are also searched in their decoded strings, HTML pages in their visible text
   (tags out, entities decoded), so escaping or syntax highlighting hides nothing;
 - git repositories this user can read are searched object by object (`git cat-file
-  --batch-all-objects`: the history and packed objects too, not only the work tree);
-- files are read when their ctime is at or after `since` (the moment the course arrived on this
-  machine: a file created before it cannot hold its code, and ctime cannot be set back by anyone),
-  up to 4 MB, not compiled or image/archive files (listed as not read when large);
-- `skip_trees`: folders only root can write (the venv's packages) read only where a path contains
-  one of `keep_in_skipped` (e.g. an installed copy of helpers, a .pth file).
+  --batch-all-objects`: the history and packed objects too, not only the work tree), those under
+  `full_trees` and those whose objects folder changed at or after `since`;
+- files are read when their ctime is at or after `since` (a file created before a moment cannot
+  hold what was written after it, and nobody can set a ctime back), or when they lie under one of
+  `full_trees` (read whatever their age); up to 4 MB, not compiled or image/archive files (listed
+  as not read when large);
+- `skip_trees`: folders only root can write (the course's venv: interpreter, packages, JupyterLab's
+  static files) read only where a path contains one of `keep_in_skipped` (an installed copy of
+  helpers, a .pth file, anything named seqcourse).
 /proc and /sys are not walked.
 """
 from __future__ import annotations
@@ -87,6 +92,7 @@ def scan(job: dict) -> dict:
     secrets = [norm(s) for s in job["secrets"] if norm(s)]
     since = float(job.get("since", 0))
     skip = [os.path.realpath(p) for p in job.get("skip_trees", [])]
+    full = [os.path.realpath(p) for p in job.get("full_trees", [])]
     keep = job.get("keep_in_skipped", [])
     result = {"user": os.getuid(), "files_read": 0, "bytes_read": 0, "found": [], "too_large": [],
               "git_repos": []}
@@ -95,9 +101,14 @@ def scan(job: dict) -> dict:
             if dirpath.startswith(("/proc", "/sys")) and dirpath.split("/")[1] in ("proc", "sys"):
                 dirnames[:] = []
                 continue
+            any_age = any(dirpath == f or dirpath.startswith(f + "/") for f in full)
             if os.path.basename(dirpath) == ".git" or (os.path.isdir(os.path.join(dirpath, "objects"))
                                                       and os.path.isfile(os.path.join(dirpath, "HEAD"))):
-                if os.access(dirpath, os.R_OK | os.X_OK):
+                try:       # a repository that got no object since `since` holds nothing newer
+                    fresh = any_age or os.stat(os.path.join(dirpath, "objects")).st_ctime >= since
+                except OSError:
+                    fresh = False
+                if fresh and os.access(dirpath, os.R_OK | os.X_OK):
                     data = git_objects(dirpath)
                     result["git_repos"].append(dirpath)
                     for s in found_in([data.decode("utf-8", errors="ignore")], secrets):
@@ -111,7 +122,8 @@ def scan(job: dict) -> dict:
                     st = os.lstat(path)
                 except OSError:
                     continue
-                if not stat.S_ISREG(st.st_mode) or st.st_ctime < since or name.endswith(BINARY):
+                if not stat.S_ISREG(st.st_mode) or (st.st_ctime < since and not any_age) \
+                        or name.endswith(BINARY):
                     continue
                 if st.st_size > LIMIT:
                     if os.access(path, os.R_OK):
@@ -126,6 +138,16 @@ def scan(job: dict) -> dict:
                 result["bytes_read"] += len(raw)
                 for s in found_in(views(path, raw), secrets):
                     result["found"].append({"path": path, "line": s})
+    result["watch"] = {}
+    for path in job.get("watch", []):
+        try:
+            with open(path, "rb") as fh:
+                fh.read(1)
+            result["watch"][path] = "read"
+        except FileNotFoundError:
+            result["watch"][path] = "absent"
+        except OSError:
+            result["watch"][path] = "denied"
     return result
 
 

@@ -3,19 +3,41 @@
 Real hub (scripts/hub/jupyterhub_config.py through scripts/hub/loadtest.py's helpers), real
 temporary system users, real HTTP to each student's own server. The teacher is root running
 scripts/hub/homework.py (nbgrader's commands underneath); the assignment is chapter 04 as
-`scripts/assignments.py build` makes it. Four students fetch it in their own JupyterLab server
-through nbgrader's server API (what the Assignments panel calls), and submit:
+`scripts/assignments.py build` makes it, with per-student variants
+(helpers.exercises._core.variant). As on a real class server, the students' servers run the
+student edition (scripts/assignments.py student-edition: @reference bodies stripped) and the
+course repository is closed to them (homework.py lock-course) for the whole test. Four students
+fetch the assignment in their own JupyterLab server through nbgrader's server API (what the
+Assignments panel calls), and submit:
 
-    correct  the reference answers        wrong   a wrong answer in every exercise
-    blank    the release as fetched       hostile see HOSTILE below
+    correct  the reference answers, computed for their own variant
+    wrong    a classmate's (correct's) correct numbers where the answer is a value, a typical
+             mistake where it is a function
+    blank    the release as fetched
+    hostile  see make_submissions: an endless loop, an edited test cell, code that probes the
+             grader and tries to carry the reference out, and a classmate's numbers with
+             os.environ["SEQHW_STUDENT"] set to the classmate
 
-The scores must equal what the course's checkers say for each answer (an independent run of the
-same notebooks with IPython, outside nbgrader), the edited test cells must be restored, the
-endless loop must be cut by the time limit and score zero, every attempt of the hostile student
-must get nothing that is not theirs, feedback reaches each student and nobody else, and the CSV
-export has the four rows. Needs root (temporary users), the hub packages and nbgrader; in CI
-(CI=true) a missing piece is a failure, elsewhere a skip. SEQHW_TEST_CELL_TIMEOUT (default 30 s)
-is the per-cell time limit the assignment is built with for the test.
+What it proves:
+- variants: correct's and wrong's expected answers differ (at least one exercise); the reference
+  solution passes every test cell for 20 student identities (one IPython process outside the
+  hub and nbgrader: the chapter once, then only the answer and test cells per identity); a
+  classmate's numbers score 0 on every exercise whose answer differs between the two, also when
+  the answer cell sets SEQHW_STUDENT to the classmate;
+- the scores equal what the course's checkers say for each answer (the same independent IPython
+  run, the test cells as the grader restores them), the edited test cells are restored, the
+  endless loop is cut by the time limit and scores zero;
+- every attempt of the hostile student gets nothing that is not theirs (own server and grading
+  time); the grading kernel reads the teacher's full helpers, the students' kernels the edition;
+- feedback reaches each student and nobody else, without hidden tests and without the reference
+  source the hostile printed at grading time;
+- as a student's system user (runuser), no file readable anywhere on the machine holds a line of a
+  hidden test or of a @reference body (tests/readscan.py: course files, helpers, build output,
+  exchange, feedback, git objects);
+- the class report (homework.py report) and the CSV export have every student.
+Needs root (temporary users), the hub packages and nbgrader; in CI (CI=true) a missing piece is a
+failure, elsewhere a skip. SEQHW_TEST_CELL_TIMEOUT (default 30 s) is the per-cell time limit the
+assignment is built with for the test.
 """
 from __future__ import annotations
 
@@ -26,6 +48,7 @@ import os
 import pwd
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -104,8 +127,11 @@ def set_source(cell, text: str) -> None:
 
 
 def grading_probe(paths: dict) -> str:
-    """Code the hostile student hides in an answer cell: it runs when the teacher autogrades."""
-    return ("\nimport os as _os, subprocess as _sp\n"
+    """Code the hostile student hides in an answer cell: it runs when the teacher autogrades.
+    GRADING-PROBE lines must all be DENIED; LEAK lines are attempts to carry the reference
+    implementation out (printed into the feedback, left in /tmp and the exchange for a classmate)
+    whose result the feedback and the readability scan check."""
+    return ("\nimport os as _os, subprocess as _sp, inspect as _inspect\n"
             "def _probe(label, fn):\n"
             "    try:\n"
             "        got = fn()\n"
@@ -122,14 +148,34 @@ def grading_probe(paths: dict) -> str:
                 ("read another student's home", f"open({paths['other_home_nb']!r}).read(100)"),
                 ("list the exchange inbound", f"_os.listdir({paths['inbound']!r})"),
                 ("read the hub's cookie secret", f"open({paths['cookie_secret']!r}).read()"),
+                ("read the course repository's grading.toml", f"open({paths['grading_toml']!r}).read(100)"),
             ])
-            + "_sp.Popen(['sleep', '300'], start_new_session=True)\n"
+            + "import helpers.exercises.ch04 as _ref\n"
+            "print('LEAK helpers from', _ref.__file__)\n"
+            "_src = _inspect.getsource(_ref)\n"
+            "print('LEAK printed the reference source:\\n' + _src)\n"
+            "for _where in ('/tmp', '/dev/shm', " + repr(paths["exchange"]) + "):\n"
+            "    try:\n"
+            "        _p = _os.path.join(_where, 'seqhw-leak-' + str(_os.getpid()) + '.py')\n"
+            "        open(_p, 'w').write(_src); _os.chmod(_p, 0o644)\n"
+            "        print('LEAK wrote', _p)\n"
+            "    except Exception as exc:\n"
+            "        print('LEAK could not write in', _where, type(exc).__name__)\n"
+            "_sp.Popen(['sleep', '300'], start_new_session=True)\n"
             "print('GRADING-PROBE left a process running')\n")
 
 
-def make_submissions(source_nb: dict, release_nb: dict, names: dict, paths: dict, stub: str) -> dict:
+def copy_of(value_src: str, var: str) -> str:
+    """An answer cell body that hands in a value someone else computed."""
+    return f"{var} = {value_src}   # 抄来的数字"
+
+
+def make_submissions(source_nb: dict, release_nb: dict, names: dict, paths: dict, stub: str,
+                     copied: dict) -> dict:
     """{role: notebook} for correct, wrong, blank, hostile; and 'oracle_hostile': what the
-    hostile notebook means once nbgrader has restored its test cells and cut the loop."""
+    hostile notebook means once nbgrader has restored its test cells and cut the loop.
+    `copied`: {grade_id: source text of the correct student's answer value} for the exercises
+    whose answer is a value (the classmate's numbers)."""
     exs = exercises(release_nb)
     src_exs = {e["grade_id"]: e for e in exercises(source_nb)}
     assert len(exs) >= 3, f"the assignment needs at least 3 autograded exercises, has {len(exs)}"
@@ -143,6 +189,8 @@ def make_submissions(source_nb: dict, release_nb: dict, names: dict, paths: dict
         return reference_answer(source_nb["cells"][src_exs[e["grade_id"]]["answer"]])
 
     def wrong(e):
+        if e["grade_id"] in copied:
+            return copy_of(copied[e["grade_id"]], e["var"])
         return WRONG.get(e["checker"], "{var} = '不知道'").format(var=e["var"])
 
     def marker(role):
@@ -170,52 +218,142 @@ def make_submissions(source_nb: dict, release_nb: dict, names: dict, paths: dict
     set_source(nb["cells"][e1["test"]], "print('这个测试被学生改掉了：总是通过')")
     set_source(nb["cells"][e2["answer"]], right(e2) + "\n" + grading_probe(paths))
     set_source(oracle["cells"][e2["answer"]], right(e2))
+    tamper = (f"import os\nos.environ['SEQHW_STUDENT'] = {names['correct']!r}   # 冒充同学\n"
+              f"os.environ['JUPYTERHUB_USER'] = {names['correct']!r}\n")
     for e in rest:
+        if e["grade_id"] in copied:      # the classmate's numbers, graded "as the classmate"
+            code = with_answer(nb["cells"][e["answer"]], tamper + copy_of(copied[e["grade_id"]], e["var"]), stub)
+        else:
+            code = right(e)
         for target in (nb, oracle):
-            set_source(target["cells"][e["answer"]], right(e))
+            set_source(target["cells"][e["answer"]], code)
         set_source(nb["cells"][e["test"]], "assert True  # 学生把测试改成了总是通过")
     subs["hostile"] = nb
     subs["oracle_hostile"] = oracle
     return subs
 
 
+# The independent run of the checkers (outside the hub and nbgrader): one IPython shell runs the
+# teacher's source notebook once as the first identity, then, per further identity, only the
+# answer cells and the test cells (the chapter's other cells do not depend on who the student
+# is). Each test cell's identity line (scripts/assignments.py REASSERT_STUDENT, which restores
+# SEQHW_STUDENT from the grading kernel's start environment) is replaced by setting the identity
+# explicitly: the same effect in a process that was not started with it. Protocol: one JSON line
+# in (the job), "VALUES {...}" out (per identity: every test verdict, and the answer values of the
+# first identities as Python source); then one JSON line in ({role: [notebook path, identity]}),
+# "ORACLE {...}" out (per role: the test verdicts).
 ORACLE = r"""
-import json, sys
+import json, os, sys
 from IPython.core.interactiveshell import InteractiveShell
-source = json.load(open(sys.argv[1]))
-tests = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in source["cells"]
-         if c["metadata"].get("nbgrader", {}).get("grade")}
+job = json.loads(sys.stdin.readline())
+source = json.load(open(job["source"]))
+reassert = job["reassert"]
+src = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+meta = lambda c: c.get("metadata", {}).get("nbgrader", {})
+tests = {meta(c)["grade_id"]: src(c) for c in source["cells"] if meta(c).get("grade")}
 shell = InteractiveShell.instance()
-out = {}
-for path in sys.argv[2:]:
-    nb = json.load(open(path))
-    shell.reset(new_session=True)
-    passed = {}
-    for cell in nb["cells"]:
+
+def as_identity(code, ident):
+    assert reassert in code, "the test cell does not restore the grader's identity"
+    return code.replace(reassert, f"import os as _os\n_os.environ['SEQHW_STUDENT'] = {ident!r}\n")
+
+def literal(v):
+    import torch
+    if isinstance(v, torch.Tensor):
+        return f"torch.tensor({v.tolist()!r}, dtype={v.dtype})"
+    if isinstance(v, dict):
+        parts = [f"{literal(k)}: {literal(x)}" for k, x in v.items()]
+        return None if None in parts or any(p.startswith("None:") for p in parts) else "{" + ", ".join(parts) + "}"
+    if isinstance(v, (list, tuple)):
+        parts = [literal(x) for x in v]
+        if any(p is None for p in parts):
+            return None
+        return ("[" + ", ".join(parts) + "]") if isinstance(v, list) else ("(" + ", ".join(parts) + ",)")
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return repr(v)
+    return None
+
+def run(cells, ident, full, capture):
+    os.environ["SEQHW_STUDENT"] = ident
+    passed, values, var = {}, {}, None
+    for cell in cells:
         if cell["cell_type"] != "code":
             continue
-        meta = cell["metadata"].get("nbgrader", {})
-        code = tests[meta["grade_id"]] if meta.get("grade") else "".join(cell["source"])
-        result = shell.run_cell(code, silent=True)
-        if meta.get("grade"):
-            passed[meta["grade_id"]] = bool(result.success)
-    out[path] = passed
-print("ORACLE " + json.dumps(out))
+        m = meta(cell)
+        if m.get("grade"):
+            ok = shell.run_cell(as_identity(tests[m["grade_id"]], ident), silent=True).success
+            passed[m["grade_id"]] = bool(ok)
+            if capture and var:
+                v = shell.user_ns.get(var)
+                values[m["grade_id"]] = None if callable(v) else literal(v)
+            var = None
+        elif m.get("solution") or full:
+            shell.run_cell(src(cell), silent=True)
+            if m.get("solution"):
+                var = job["answer_vars"].get(m["grade_id"])
+    return passed, values
+
+out, values = {}, {}
+for i, ident in enumerate(job["identities"]):
+    out[ident], vals = run(source["cells"], ident, full=(i == 0), capture=(i < job["capture"]))
+    if i < job["capture"]:
+        values[ident] = vals
+print("VALUES " + json.dumps({"passed": out, "values": values}), flush=True)
+roles = json.loads(sys.stdin.readline())
+verdicts = {}
+for role, (path, ident) in roles.items():
+    verdicts[role], _ = run(json.load(open(path))["cells"], ident, full=False, capture=False)
+print("ORACLE " + json.dumps(verdicts), flush=True)
 """
 
 
-def start_oracle(workdir: Path, source_path: Path, notebooks: dict) -> subprocess.Popen:
-    """What the checkers say, outside nbgrader: each notebook in a fresh IPython shell, the test
-    cells taken from the teacher's source (hidden tests included). Runs as root, but only on
-    the notebooks this test wrote (never the hostile one itself: its oracle twin)."""
-    paths = []
-    for role, nb in notebooks.items():
-        p = workdir / f"oracle-{role}.ipynb"
-        p.write_text(json.dumps(nb), encoding="utf-8")
-        paths.append(str(p))
-    env = {**os.environ, "MPLBACKEND": "agg", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([str(PY), "-c", ORACLE, str(source_path), *paths], cwd=workdir,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+class Oracle:
+    """The independent checker run (ORACLE) in its own process, as root on the teacher's side."""
+
+    def __init__(self, workdir: Path, source_path: Path, identities: list[str], answer_vars: dict,
+                 reassert: str, capture: int):
+        env = {k: v for k, v in os.environ.items() if k not in ("SEQHW_STUDENT", "JUPYTERHUB_USER")}
+        env.update(MPLBACKEND="agg", OMP_NUM_THREADS="1")
+        self.workdir = workdir
+        self.proc = subprocess.Popen([str(PY), "-c", ORACLE], cwd=workdir, env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.proc.stdin.write(json.dumps({"source": str(source_path), "identities": identities,
+                                          "answer_vars": answer_vars, "reassert": reassert,
+                                          "capture": capture}) + "\n")
+        self.proc.stdin.flush()
+        self.lines: list[str] = []
+        self.started = time.monotonic()
+
+    def _wait_for(self, prefix: str) -> dict:
+        for line in self.proc.stdout:
+            if line.startswith(prefix + " "):
+                return json.loads(line[len(prefix) + 1:])
+            self.lines.append(line)
+        raise AssertionError(f"the independent checker run ended without {prefix}:\n"
+                             + "".join(self.lines[-60:]))
+
+    def values(self) -> dict:
+        return self._wait_for("VALUES")
+
+    def ask(self, notebooks: dict[str, tuple[dict, str]]) -> None:
+        """Start judging {role: (notebook, identity)}; verdicts() waits for the answer."""
+        roles = {}
+        for role, (nb, ident) in notebooks.items():
+            path = self.workdir / f"oracle-{role}.ipynb"
+            path.write_text(json.dumps(nb), encoding="utf-8")
+            roles[role] = [str(path), ident]
+        self.proc.stdin.write(json.dumps(roles) + "\n")
+        self.proc.stdin.flush()
+
+    def verdicts(self) -> dict:
+        out = self._wait_for("ORACLE")
+        self.proc.wait(timeout=60)
+        return out
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
 
 
 def wait_for_server(s, limit: float = 900) -> None:
@@ -261,12 +399,16 @@ def test_homework_cycle(monkeypatch, capsys):
     sys.path.insert(0, str(HUB))
     import loadtest  # noqa: E402  (scripts/hub/loadtest.py: users, hub, students over HTTP)
     import students as accounts  # noqa: E402
+    import homework  # noqa: E402  (scripts/hub/homework.py: lock_course, secret lines)
+    A = homework.assignments_module()
 
-    t_start = time.monotonic()
+    t_start, wall_start = time.monotonic(), time.time()
     shared = None
     prefix = "sqw" + secrets.token_hex(3)
     lt = loadtest.LoadTest([4], [], timeout=1800, prefix=prefix)
     report: list[str] = []
+    locked: dict = {}
+    oracle = None
 
     def say(msg: str) -> None:
         report.append(msg)
@@ -294,6 +436,14 @@ def test_homework_cycle(monkeypatch, capsys):
             assert proc.returncode == 0, f"homework.py {' '.join(args)} failed:\n{out}"
             return out
 
+        # as make hub does: the students' servers import the student edition, the course
+        # repository is closed to them (restored at the end of the test)
+        edition = base / "edition"
+        A.student_edition(edition)
+        monkeypatch.setenv("SEQHUB_STUDENT_EDITION", str(edition))
+        locked = homework.lock_course(ROOT)
+        say(f"student edition in {edition}; course repository closed to other users "
+            f"({len(locked)} modes changed, restored afterwards)")
         # the hub first (the students' servers start while the assignment is built)
         monkeypatch.setenv("SEQHW_EXCHANGE_ROOT", str(exchange))    # reaches the students' servers
         hub_base = lt.start_hub()
@@ -324,6 +474,13 @@ def test_homework_cycle(monkeypatch, capsys):
         release_nb = json.loads(release_path.read_text(encoding="utf-8"))
         say(f"built {ASSIGNMENT} with scripts/assignments.py: {len(exercises(release_nb))} "
             f"autograded exercises, {CELL_TIMEOUT} s per cell")
+        assert not [p for p in build.rglob("*") if p.stat().st_mode & 0o077], "build readable by others"
+        # the independent checker run starts now (the students' servers start meanwhile): the
+        # reference for 20 identities, the answer values of correct, wrong and hostile
+        identities = [names["correct"], names["wrong"], names["hostile"], names["blank"]] + [
+            f"{prefix}v{i:02d}" for i in range(16)]
+        answer_vars = {nbg(source_nb["cells"][e["answer"]])["grade_id"]: e["var"] for e in exercises(source_nb)}
+        oracle = Oracle(base, source_path, identities, answer_vars, A.REASSERT_STUDENT, capture=3)
 
         # -- the teacher: course folder, exchange, grading user, release with a due date -------
         teacher("setup", f"--from={build}", "--students", *names.values())
@@ -341,17 +498,39 @@ def test_homework_cycle(monkeypatch, capsys):
                                         / f"{ASSIGNMENT}.ipynb"),
                  "other_home_nb": str(Path(pwd.getpwnam(names["correct"]).pw_dir) / ASSIGNMENT
                                       / f"{ASSIGNMENT}.ipynb"),
-                 "inbound": str(inbound),
+                 "inbound": str(inbound), "exchange": str(exchange),
+                 "grading_toml": str(ROOT / "scripts" / "nbgrader" / "grading.toml"),
                  "cookie_secret": str(base / "state" / "jupyterhub_cookie_secret")}
-        subs = make_submissions(source_nb, release_nb, names, paths, stub_text)
+
+        # -- per-student variants: the reference for 20 identities, two students' answers -------
+        t0 = time.monotonic()
+        got = oracle.values()
+        values = got["values"]
+        failed = {i: [g for g, ok in v.items() if not ok] for i, v in got["passed"].items()}
+        assert len(got["passed"]) == 20 and not any(failed.values()), \
+            f"the reference solution fails for some identities: { {i: f for i, f in failed.items() if f} }"
+        # (keyed by the test cells' grade ids, as exercises() names an exercise)
+        copied = {g: v for g, v in values[names["correct"]].items() if v is not None}
+        differ = {g for g in values[names["correct"]]
+                  if values[names["correct"]][g] is not None
+                  and values[names["correct"]][g] != values[names["wrong"]].get(g)}
+        assert differ, ("the two students' expected answers are the same in every exercise: "
+                        f"no per-student variant ({values})")
+        say(f"variants: the reference passes every test cell for 20 identities "
+            f"(the independent run took {time.monotonic() - oracle.started:.0f} s, beside the hub; "
+            f"{time.monotonic() - t0:.0f} s waited for it); correct's and wrong's answers differ in "
+            f"{sorted(differ)}; value answers copied: {sorted(copied)}")
+        subs = make_submissions(source_nb, release_nb, names, paths, stub_text, copied)
 
         # -- four students in their own servers -----------------------------------------------------
         for s in students.values():
             wait_for_server(s)
         say("the 4 students' servers are ready")
-        # the independent checker run, while the students work (done before the timed autograde)
-        oracle = start_oracle(base, source_path, {r: subs[r] for r in
-                                                  ("correct", "wrong", "blank", "oracle_hostile")})
+        # the independent checker's verdicts on the four submissions (before the timed autograde)
+        oracle.ask({"correct": (subs["correct"], names["correct"]),
+                    "wrong": (subs["wrong"], names["wrong"]),
+                    "blank": (subs["blank"], names["blank"]),
+                    "hostile": (subs["oracle_hostile"], names["hostile"])})
 
         def action(s, what: str) -> object:
             r = s.api("POST", f"/user/{s.name}/assignments/{what}", timeout=180,
@@ -396,25 +575,38 @@ def test_homework_cycle(monkeypatch, capsys):
             "add a file to the release": f"open({str(exchange / COURSE / 'outbound' / ASSIGNMENT / 'extra.py')!r}, 'w').write('x')",
             "read the assignment build (answers, hidden tests)": f"os.listdir({str(base / 'build')!r})",
         }
-        allowed = {   # course material every student has anyway (decision: docs/classroom-server.md)
+        attempts.update({   # the course repository and the grader's copy of the full helpers
             "read a chapter with its reference answers (repo notebooks/)": f"open({str(ROOT / 'notebooks' / '04_bptt.ipynb')!r}).read(100)",
-            "read the checkers (helpers/exercises/ch04.py)": f"open({str(ROOT / 'helpers' / 'exercises' / 'ch04.py')!r}).read(100)",
-        }
+            "read the reference implementations (repo helpers/exercises/ch04.py)": f"open({str(ROOT / 'helpers' / 'exercises' / 'ch04.py')!r}).read(100)",
+            "read the hidden tests (repo scripts/nbgrader/grading.toml)": f"open({str(ROOT / 'scripts' / 'nbgrader' / 'grading.toml')!r}).read(100)",
+            "list the course repository": f"os.listdir({str(ROOT)!r})",
+            "read the grader's full helpers": f"open({str(base / 'grading' / 'lib' / 'helpers' / 'exercises' / 'ch04.py')!r}).read(100)",
+            "list the grading sandboxes": f"os.listdir({str(base / 'grading')!r})",
+        })
         code = ("import os, glob\n"
                 "def _t(label, fn):\n"
                 "    try:\n        print('ATTEMPT', label, '=> GOT', repr(str(fn())[:50]))\n"
                 "    except Exception as exc:\n        print('ATTEMPT', label, '=> DENIED', type(exc).__name__)\n"
-                + "".join(f"_t({k!r}, lambda: {v})\n" for k, v in {**attempts, **allowed}.items()))
+                + "".join(f"_t({k!r}, lambda: {v})\n" for k, v in attempts.items())
+                + "import helpers, helpers.exercises.ch04 as ch04, inspect\n"
+                  "print('EDITION', helpers.__file__)\n"
+                  "ref = [n for n, f in vars(ch04).items() if getattr(f, '__seqcourse_reference__', False)]\n"
+                  "print('REFERENCES', len(ref))\n"
+                  "for n in ref:\n"
+                  "    print('REFBODY', n, ' '.join(inspect.getsource(getattr(ch04, n)).split())[-60:])\n")
         out = kernel.output_of(code, limit=120)
         results = dict(re.findall(r"^ATTEMPT (.*?) => (.*)$", out, re.M))
-        assert set(results) == set(attempts) | set(allowed), out
+        assert set(results) == set(attempts), out
         for label in attempts:
             ok = results[label].startswith("DENIED") or "nothing found" in results[label]
             say(f"hostile (own server): {label}: {results[label]}")
             assert ok, f"the hostile student could {label}: {results[label]}"
-        for label in allowed:
-            say(f"hostile (own server, allowed course material): {label}: {results[label][:12]}")
-            assert results[label].startswith("GOT"), results[label]
+        edition_file = re.search(r"^EDITION (.*)$", out, re.M)
+        assert edition_file and edition_file.group(1).startswith(str(edition)), out
+        bodies = re.findall(r"^REFBODY (\S+) (.*)$", out, re.M)
+        assert bodies and all(b.endswith("raise GradedAtSubmission()") for _, b in bodies), out
+        say(f"hostile (own server): imports helpers from the student edition; its {len(bodies)} "
+            f"@reference functions of ch04 end in `raise GradedAtSubmission()`")
         # forged submissions: under another's name (nbgrader's own --student), a symlink folder, a
         # symlinked notebook; all with a later time than the real ones so that they would win
         forge = (
@@ -435,7 +627,7 @@ def test_homework_cycle(monkeypatch, capsys):
         assert "FORGE submit-as-other exit 0" in out and "symlinked notebook made" in out, out
         kernel.shutdown()
 
-        oracle_out, _ = oracle.communicate(timeout=900)
+        verdicts = oracle.verdicts()
 
         # -- the teacher collects (vetted) and autogrades in the sandbox ------------------------
         out = teacher("collect", ASSIGNMENT, f"--json={base / 'rejected.json'}")
@@ -455,17 +647,11 @@ def test_homework_cycle(monkeypatch, capsys):
         grade_wall = time.monotonic() - t0
         rows = {r["student"]: r for r in json.loads((base / "autograde.json").read_text())}
         assert set(rows) == set(names.values())
-        sys.path.insert(0, str(HUB))
-        import homework  # noqa: E402
         left = homework.live_pids_of(pwd.getpwnam(grader).pw_uid)
         assert not left, f"processes of the grading user survived: {left}"
         assert rows[names["hostile"]]["killed_leftovers"] >= 1, "the hostile's sleeper was not found"
 
         # -- what the checkers say, and what nbgrader gave ---------------------------------------
-        m = re.search(r"^ORACLE (.*)$", oracle_out, re.M)
-        assert m, f"the independent checker run failed:\n{oracle_out[-3000:]}"
-        verdicts = {Path(k).stem.removeprefix("oracle-"): v for k, v in json.loads(m.group(1)).items()}
-        verdicts["hostile"] = verdicts.pop("oracle_hostile")
         points = {e["grade_id"]: e["points"] for e in exercises(release_nb)}
         from nbgrader.api import Gradebook
         scores = {}
@@ -483,6 +669,19 @@ def test_homework_cycle(monkeypatch, capsys):
         assert not verdicts["hostile"][e[0]["grade_id"]] and not verdicts["hostile"][e[1]["grade_id"]]
         say("scores (nbgrader = checkers): " + ", ".join(
             f"{r} {names[r]} {scores[r][0]:g}/{scores[r][1]:g}" for r in roles))
+        # a classmate's numbers score 0 wherever the two students' answers differ, also when the
+        # answer cell claims to be the classmate (os.environ["SEQHW_STUDENT"])
+        with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}", course_id=COURSE) as gb:
+            auto = {role: {g.name: g.auto_score for g in gb.find_submission(ASSIGNMENT, name).notebooks[0].grades}
+                    for role, name in names.items()}
+        for gid in differ:
+            assert auto["wrong"][gid] == 0, f"a classmate's numbers got points in {gid}"
+        tampered = [x["grade_id"] for x in e[3:] if x["grade_id"] in copied
+                    and values[names["correct"]][x["grade_id"]] != values[names["hostile"]].get(x["grade_id"])]
+        for gid in tampered:
+            assert auto["hostile"][gid] == 0, f"setting SEQHW_STUDENT to a classmate got points in {gid}"
+        say(f"a classmate's numbers scored 0 in {sorted(differ)}; with os.environ['SEQHW_STUDENT'] set "
+            f"to the classmate, 0 in {tampered or 'no exercise (none after the third is a value)'}")
 
         # restored test cells, the loop cut by the time limit, the sandbox's view at grading time
         graded = json.loads(Path(paths["autograded_self"]).read_text())
@@ -502,14 +701,31 @@ def test_homework_cycle(monkeypatch, capsys):
         probes = dict(re.findall(r"^GRADING-PROBE (.*?): (.*)$", probe_text, re.M))
         uid = re.search(r"^GRADING-PROBE uid (\d+)", probe_text, re.M)
         assert uid and int(uid.group(1)) == pwd.getpwnam(grader).pw_uid, probe_text
-        assert len(probes) == 8, probe_text
+        assert len(probes) == 9, probe_text
         for label, result in probes.items():
             say(f"hostile (at grading time, as {grader}): {label}: {result}")
             assert result.startswith("DENIED"), f"at grading time the hostile code could {label}"
+        lib = re.search(r"^LEAK helpers from (.*)$", probe_text, re.M)
+        assert lib and lib.group(1).startswith(str(base / "grading" / "lib")), probe_text
+        assert "LEAK printed the reference source" in probe_text
+        say("at grading time the kernel imports the teacher's full helpers ("
+            + lib.group(1).removeprefix(str(base)) + "); the hostile printed their source and "
+            + "; ".join(sorted(set(re.findall(r"^LEAK (wrote .*|could not write in .*)$", probe_text, re.M)))))
 
         # -- feedback: each student gets their own and nobody else's -----------------------------
         teacher("feedback", ASSIGNMENT)
+        # what must not reach a student: hidden-test lines and @reference body lines (those that
+        # the release, the chapters and the unmarked helpers do not show anyway)
+        public = homework.public_text(course_dir / "release" / ASSIGNMENT) + "\n" + "\n".join(
+            homework.norm(line) for path in A.chapters()
+            for c in A.strip_answers(json.loads(path.read_text(encoding="utf-8")))["cells"]
+            for line in A.source_of(c).splitlines())
+        secret = homework.secret_lines([source_nb], ROOT / "helpers", public)
+        hidden = homework.hidden_lines([source_nb]) & secret
+        in_ch04 = homework.leaked((ROOT / "helpers" / "exercises" / "ch04.py").read_text(encoding="utf-8"), secret)
+        assert hidden and in_ch04, f"nothing to look for: hidden {len(hidden)}, reference lines of ch04 {len(in_ch04)}"
         markers = {r: f"{names[r]} 的作业" for r in roles}
+        feedback_files = {}
         for role, s in students.items():
             action(s, "fetch_feedback")
             listing = s.server("GET", f"contents/{ASSIGNMENT}/feedback").json()["content"]
@@ -519,6 +735,15 @@ def test_homework_cycle(monkeypatch, capsys):
             html = s.server("GET", f"contents/{files[0]['path']}?format=text&type=file").json()["content"]
             mine = [r for r, mk in markers.items() if mk in html]
             assert mine == ([] if role == "blank" else [role]), f"{s.name}'s feedback shows {mine}"
+            shown = homework.html_text(html)
+            assert "BEGIN HIDDEN TESTS" not in html and not homework.leaked(shown, hidden), \
+                f"{s.name}'s feedback shows hidden tests: {homework.leaked(shown, hidden)[:3]}"
+            feedback_files[role] = Path(pwd.getpwnam(s.name).pw_dir) / files[0]["path"]
+            if role == "hostile":
+                assert "此输出已删除" in shown and not homework.leaked(shown, set(in_ch04)), \
+                    "the reference source the hostile printed at grading time reached its feedback"
+        say(f"feedback: no hidden test in any; the reference source the hostile printed at grading "
+            f"time was cut from its feedback ({len(hidden)} hidden-test lines, {len(secret)} lines in all checked)")
         kernel = hostile.open_kernel("probe2.ipynb")
         kernel.wait_ready()
         fb_attempts = {
@@ -543,6 +768,54 @@ def test_homework_cycle(monkeypatch, capsys):
         for label, result in results.items():
             say(f"hostile (feedback): {label}: {result}")
             assert result.startswith("DENIED"), f"the hostile student could {label}: {result}"
+
+        # -- as a student's system user: nothing readable anywhere holds a graded answer ----------
+        scanner = base / "readscan.py"
+        scanner.write_text((ROOT / "tests" / "readscan.py").read_text(encoding="utf-8"), encoding="utf-8")
+        os.chmod(scanner, 0o644)
+        must_read = [edition / "helpers" / "exercises" / "ch04.py", feedback_files["wrong"],
+                     exchange / COURSE / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"]
+        must_not = [ROOT / "helpers" / "exercises" / "ch04.py", ROOT / "scripts" / "nbgrader" / "grading.toml",
+                    ROOT / "notebooks" / f"{ASSIGNMENT}.ipynb", Path(paths["source"]),
+                    base / "grading" / "lib" / "helpers" / "exercises" / "ch04.py",
+                    course_dir / "feedback-source" / names["wrong"] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"]
+        # every file made since the test began (by the hub, nbgrader, the grading kernel, the
+        # students), and the course's own folders whatever their age; files older than the test
+        # elsewhere (other people's scratch copies on a shared machine) are not the hub's doing
+        job = {"secrets": sorted(secret), "since": wall_start - 5, "roots": ["/"],
+               "full_trees": [str(ROOT), str(base), "/srv"], "skip_trees": [str(ROOT / ".venv")],
+               "keep_in_skipped": ["helpers", "seqcourse", ".pth"],
+               "watch": [str(p) for p in must_read + must_not]}
+        t0 = time.monotonic()
+        proc = subprocess.run(["runuser", "-u", names["wrong"], "--", str(PY), str(scanner)],
+                              input=json.dumps(job), capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        scan = json.loads(proc.stdout)
+        assert scan["user"] == pwd.getpwnam(names["wrong"]).pw_uid
+        assert {p: scan["watch"][str(p)] for p in must_read} == {p: "read" for p in must_read}, scan["watch"]
+        assert {p: scan["watch"][str(p)] for p in must_not} == {p: "denied" for p in must_not}, scan["watch"]
+        assert not scan["found"], f"readable by {names['wrong']}: {scan['found'][:5]}"
+        say(f"as {names['wrong']} (runuser): {scan['files_read']} readable files "
+            f"({scan['bytes_read'] / 2**20:.0f} MB) and {len(scan['git_repos'])} git repositories searched "
+            f"in {time.monotonic() - t0:.0f} s for {len(secret)} hidden-test and reference lines: none found "
+            f"(the edition, the release and its own feedback read; the repository, the build and "
+            f"the grader's helpers denied)")
+
+        # -- the class report --------------------------------------------------------------------------
+        teacher("report", ASSIGNMENT, f"--out={base / 'report'}")
+        summary = json.loads((base / "report" / "report.json").read_text(encoding="utf-8"))
+        assert summary["students"] == 4 and len(summary["exercises"]) == len(exercises(release_nb))
+        for r in summary["exercises"]:
+            assert r["full"] + r["part"] + r["zero"] == 4 and r["full"] >= 1, r
+        assert any(f["student"] == names["hostile"] and "SEQHW_STUDENT" in f["uses"] for f in summary["flagged"])
+        assert (base / "report" / "report.png").stat().st_size > 5000
+        keep = ROOT / "artifacts" / "homework-report"        # the figure TEACHING shows comes from here
+        keep.mkdir(parents=True, exist_ok=True)
+        for name in ("report.md", "report.html", "report.png", "report.json"):
+            shutil.copyfile(base / "report" / name, keep / name)
+        say("class report: " + "; ".join(f"{r['exercise']} {r['full']}/{r['part']}/{r['zero']}"
+                                         for r in summary["exercises"])
+            + f" (full/part/zero); flagged for a look: {sorted({f['student'] for f in summary['flagged']})}")
 
         # -- grades to CSV ------------------------------------------------------------------------
         teacher("export", f"--to={base / 'grades.csv'}")
@@ -579,6 +852,10 @@ def test_homework_cycle(monkeypatch, capsys):
         raise
     finally:
         try:
+            if oracle is not None:
+                oracle.stop()
+            if locked:
+                homework.restore_modes(locked)
             lt.cleanup()
             if shared is not None:
                 accounts.release_other_x(shared)

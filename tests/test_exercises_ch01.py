@@ -98,6 +98,15 @@ def test_window_count_variants(capsys):
             assert not run(capsys, ch01.check_window_count, answers[v - 1], v)[0]
 
 
+def test_window_count_every_drawable_series_keeps_the_mistakes_apart():
+    for T in range(300, 3001, 13):
+        for L in range(6, 49):
+            for H in range(3, 25):
+                if abs(L - H) > 1:
+                    mistakes = ch01.window_mistakes(T, L, H)
+                    assert len(mistakes) == 7 and ch01.window_count(T, L, H) not in mistakes, (T, L, H)
+
+
 def test_window_count_messages_give_no_answer_away(capsys):
     for v in VARIANTS[:8]:
         ex = ch01.window_inputs(v)

@@ -90,6 +90,17 @@ def test_param_count_variants(capsys):
     assert ch03.param_count_inputs(5) == ch03.param_count_inputs(5)       # stable
 
 
+def test_param_count_every_drawable_layer_keeps_the_mistakes_apart():
+    """Not only 20 variants: every layer the variants can draw (the sizes the input maker allows)."""
+    for I in range(3, 17):
+        for H in range(5, 33):
+            if I in (H, 2 * H, 2 * H - 2) or H % 4 == 0:
+                continue
+            for L in (2, 3):
+                mistakes = ch03.param_count_mistakes(I, H, L, True)
+                assert len(mistakes) == 5 and ch03.rnn_param_count(I, H, L, True) not in mistakes, (I, H, L)
+
+
 def test_param_count_uses_the_students_variant(capsys, monkeypatch):
     monkeypatch.setenv("SEQHW_STUDENT", "alice")
     from helpers.exercises._core import variant

@@ -26,7 +26,7 @@ import torch
 from ..embedding import domain_cosines
 from ..env import generator
 from ..vocab import Vocab
-from ._core import (Verdict, checker, describe, quiet_false, read_tensor, reference, run_student,
+from ._core import (Verdict, checker, describe, quiet_false, reference, run_student,
                    unanswered, variant, variant_generator, verdict)
 
 

@@ -98,6 +98,19 @@ def test_window_count_variants(capsys):
             assert not run(capsys, ch01.check_window_count, answers[v - 1], v)[0]
 
 
+def test_checkers_follow_the_submitter(capsys, monkeypatch):
+    """At autograde the grader sets SEQHW_STUDENT: the checkers judge by that student's variant."""
+    from helpers.exercises._core import variant
+    monkeypatch.setenv("SEQHW_STUDENT", "student-17")
+    v = variant()
+    assert v != 0 and ch01.window_inputs() == ch01.window_inputs(v)
+    right = ch01.window_count(**ch01.window_inputs(v))
+    assert run(capsys, ch01.check_window_count, right)[0]
+    assert not run(capsys, ch01.check_window_count, 1279)[0] or right == 1279
+    assert run(capsys, ch01.check_teacher_forcing, _pair(ch01.teacher_forcing_inputs(v)))[0]
+    assert ch01.calendar_inputs() == ch01.calendar_inputs(v)
+
+
 def test_window_count_every_drawable_series_keeps_the_mistakes_apart():
     for T in range(300, 3001, 13):
         for L in range(6, 49):

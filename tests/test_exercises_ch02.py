@@ -344,6 +344,13 @@ def test_shuffle_permutation_variants():
     assert torch.equal(ch02.shuffle_permutation(1000, 7), ch02.shuffle_permutation(1000, 7))
 
 
+def test_shuffle_permutation_follows_the_submitter(monkeypatch):
+    from helpers.exercises._core import variant
+    monkeypatch.setenv("SEQHW_STUDENT", "student-17")
+    assert torch.equal(ch02.shuffle_permutation(500), ch02.shuffle_permutation(500, variant()))
+    assert not torch.equal(ch02.shuffle_permutation(500), ch02.shuffle_permutation(500, 0))
+
+
 def test_pair_loss_leaves_the_random_state_alone(corpus):
     state = torch.get_rng_state()
     ch02.pair_loss(corpus["mine"], corpus["centers"], corpus["contexts"])

@@ -176,19 +176,14 @@ class LinearBlock(nn.Module):
         return x + self.mlp(self.ln2(x))
 
     def prefill(self, x):
-        """All positions x (B, T, d) at once (masked form) -> (output, state after position T).
-
-        The state in closed form: S_T = Σ_s γ^(T−s) φ(k_s) v_sᵀ, z_T = Σ_s γ^(T−s) φ(k_s)."""
+        """All positions x (B, T, d) of a prompt -> (output, state after position T), by the
+        recurrent form (O(T), where the masked form would build a T×T matrix per head)."""
         B, T, d = x.shape
         q, k, v = self.heads(self.ln1(x))
-        gamma = torch.sigmoid(self.decay_logit).to(x.dtype).repeat(B)                   # (B·h,)
-        g = gamma[:, None].expand(B * self.h, T)
-        y = masked_form(q, k, v, g).reshape(B, self.h, T, self.dk).transpose(1, 2).reshape(B, T, d)
-        w = gamma[:, None] ** torch.arange(T - 1, -1, -1, dtype=x.dtype, device=x.device)   # γ^(T−s)
-        fk = feature_map(k) * w[..., None]
-        S, z = fk.transpose(1, 2) @ v, fk.sum(1)
-        x = x + self.out(y)
-        return x + self.mlp(self.ln2(x)), (S, z)
+        g = torch.sigmoid(self.decay_logit).to(x.dtype).repeat(B)[:, None].expand(B * self.h, T)
+        y, state = recurrent_form(q, k, v, g, return_state=True)
+        x = x + self.out(y.reshape(B, self.h, T, self.dk).transpose(1, 2).reshape(B, T, d))
+        return x + self.mlp(self.ln2(x)), state
 
     def step(self, x, state):
         """One position x (B, 1, d) with the state (S, z) of all earlier ones -> (output, new state)."""

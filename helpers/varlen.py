@@ -3,7 +3,7 @@
 - ``pad(seqs)``: a list of (T_i, C) arrays -> one (B, T_max, C) tensor plus the lengths.
 - ``length_mask(lengths, T)``: (B, T) bool, True on real frames, False on padding.
 - ``SequenceClassifier``: GRU -> the hidden state after each sequence's OWN last frame -> linear
-  scores. ``forward(x, lengths, pack=True)`` packs with ``pack_padded_sequence`` so the GRU never
+  scores (``bidirectional=True``: both directions' final states, concatenated). ``forward(x, lengths, pack=True)`` packs with ``pack_padded_sequence`` so the GRU never
   sees the padding; ``pack=False`` is the mistake the chapter shows (the state after the padding).
 - ``masked_mean(outputs, lengths)``: the mean of the outputs over real frames only.
 - ``Standardizer``: per-channel mean/std from the training frames only (padding excluded).
@@ -95,19 +95,28 @@ def masked_mean(outputs: torch.Tensor, lengths) -> torch.Tensor:
 class SequenceClassifier(nn.Module):
     """GRU (or LSTM) over (B, T, C) padded batches -> scores (B, n_classes) from the last real state."""
 
-    def __init__(self, n_channels: int, n_classes: int, hidden: int = 64, cell: str = "gru"):
+    def __init__(self, n_channels: int, n_classes: int, hidden: int = 64, cell: str = "gru",
+                 bidirectional: bool = False):
         super().__init__()
         checks.positive_int(n_channels, "n_channels")
         checks.positive_int(n_classes, "n_classes")
         checks.positive_int(hidden, "hidden")
         checks.choice(cell, "cell", ("gru", "lstm"))
+        if not isinstance(bidirectional, bool):
+            raise TypeError(f"bidirectional must be True or False, got {bidirectional!r}")
         self.cell = cell
-        self.rnn = (nn.GRU if cell == "gru" else nn.LSTM)(n_channels, hidden, batch_first=True)
-        self.head = nn.Linear(hidden, n_classes)
+        self.rnn = (nn.GRU if cell == "gru" else nn.LSTM)(n_channels, hidden, batch_first=True,
+                                                          bidirectional=bidirectional)
+        self.head = nn.Linear(hidden * (2 if bidirectional else 1), n_classes)
 
     def last_state(self, x: torch.Tensor, lengths=None, pack: bool = True) -> torch.Tensor:
         """The hidden state (B, H) after each sequence's last real frame (pack=True), or after the
-        last column of the padded batch, padding included (pack=False)."""
+        last column of the padded batch, padding included (pack=False).
+
+        Bidirectional: (B, 2H) = [forward state after frame L_b - 1, backward state after frame 0].
+        ``h_n[-1]`` alone is the BACKWARD direction (the top layer's second direction), so both
+        halves ``h_n[-2]`` and ``h_n[-1]`` are concatenated. Without packing the backward direction
+        starts at the end of the padding and reads all of it before the first real frame."""
         checks.float_tensor(x, "x", self.head.weight.dtype)
         checks.shape(x, "x", (None, None, self.rnn.input_size), ("B", "T", self.rnn.input_size))
         if lengths is None:
@@ -120,6 +129,8 @@ class SequenceClassifier(nn.Module):
             _, h = self.rnn(x)
         if self.cell == "lstm":
             h = h[0]
+        if self.rnn.bidirectional:
+            return torch.cat([h[-2], h[-1]], dim=1)
         return h[-1]
 
     def forward(self, x: torch.Tensor, lengths=None, pack: bool = True) -> torch.Tensor:

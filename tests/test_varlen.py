@@ -133,3 +133,42 @@ def test_plot_confusion_has_chinese_labels():
 def test_clear_errors(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_bidirectional_last_state_is_both_directions_and_packing_is_exact(cell):
+    """h_n[-1] of a bidirectional RNN is the BACKWARD direction (its output at frame 0); the model
+    concatenates [forward state after frame L-1, backward state after frame 0], which equals each
+    sequence run alone, whatever the padding; without packing the backward half reads the padding."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(1)
+    model = varlen.SequenceClassifier(3, 5, hidden=6, cell=cell, bidirectional=True).double()
+    assert model.head.in_features == 12
+    seqs = _seqs()
+    x, lengths = varlen.pad(seqs, total_length=9, dtype=torch.float64)
+    with torch.no_grad():
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, h = model.rnn(packed)
+        h = h[0] if cell == "lstm" else h
+        out, out_lengths = pad_packed_sequence(out, batch_first=True)
+        H = 6
+        assert torch.equal(out_lengths, lengths)
+        assert torch.allclose(h[-1], out[:, 0, H:], atol=1e-14, rtol=0)            # backward: frame 0
+        assert torch.allclose(h[-2], out[torch.arange(4), lengths - 1, :H], atol=1e-14, rtol=0)
+        state = model.last_state(x, lengths)
+        assert torch.allclose(state, torch.cat([h[-2], h[-1]], 1), atol=1e-14, rtol=0)
+        alone = torch.cat([model.last_state(s[None], torch.tensor([len(s)])) for s in seqs])
+        assert torch.allclose(state, alone, atol=1e-12, rtol=0)
+        longer = model.last_state(varlen.pad(seqs, total_length=20, dtype=torch.float64)[0], lengths)
+        assert torch.equal(state, longer)
+        plain = model.last_state(x, lengths, pack=False)
+        # the longest sequence (7 of 9 frames) is changed too: its backward half read 2 padding frames
+        assert (plain[:, H:] - alone[:, H:]).abs().amin(1).min() > 0
+        # and the forward half of short sequences read padding after their last frame
+        assert (plain[[0, 1, 3], :H] - alone[[0, 1, 3], :H]).abs().max() > 1e-4
+
+
+def test_bidirectional_must_be_a_bool():
+    with pytest.raises(TypeError, match="bidirectional"):
+        varlen.SequenceClassifier(3, 5, bidirectional="yes")

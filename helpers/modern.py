@@ -105,20 +105,24 @@ class CharMinGRU(nn.Module):
         return self.out(self.ln(h))
 
 
-def _clock(fn, repeat: int) -> float:
+def _clock(fn, repeat: int, cpu: bool = False) -> float:
+    """Best of ``repeat`` runs after one warm-up: wall time, or with ``cpu`` this process's CPU
+    time (``time.process_time``), which other programs on a busy machine do not inflate."""
+    now = time.process_time if cpu else time.perf_counter
     fn()                                            # warm-up (allocations, first-call costs)
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = now()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, now() - start)
     return best
 
 
 def time_scan(T: int, batch: int = 16, hidden: int = 64, repeat: int = 3, backward: bool = False,
-              seed: int = 0) -> dict:
+              seed: int = 0, cpu: bool = False, methods: tuple = ("loop", "scan", "log")) -> dict:
     """Best-of-``repeat`` seconds of ``linear_scan_loop``, ``linear_scan`` and ``linear_scan_log``
-    on one random float32 problem a, b: (batch, T, hidden); with ``backward`` forward + backward."""
+    on one random float32 problem a, b: (batch, T, hidden); with ``backward`` forward + backward;
+    with ``cpu`` CPU time instead of wall time (see ``_clock``)."""
     checks.positive_int(T, "T")
     gen = torch.Generator().manual_seed(seed)
     a = torch.rand(batch, T, hidden, generator=gen) * 0.5 + 0.5
@@ -126,8 +130,11 @@ def time_scan(T: int, batch: int = 16, hidden: int = 64, repeat: int = 3, backwa
     runs = {"loop": lambda a, b: scan.linear_scan_loop(a, b),
             "scan": lambda a, b: scan.linear_scan(a, b),
             "log": lambda a, b: scan.linear_scan_log(a.log(), b.log())}
+    unknown = set(methods) - set(runs)
+    if unknown:
+        raise ValueError(f"methods must be among {tuple(runs)}, got {tuple(methods)}")
     out = {}
-    for name, run in runs.items():
+    for name, run in ((m, runs[m]) for m in methods):
         if backward:
             def step(run=run):
                 aa, bb = a.clone().requires_grad_(), b.clone().requires_grad_()
@@ -136,11 +143,12 @@ def time_scan(T: int, batch: int = 16, hidden: int = 64, repeat: int = 3, backwa
             def step(run=run):
                 with torch.no_grad():
                     run(a, b)
-        out[name] = _clock(step, repeat)
+        out[name] = _clock(step, repeat, cpu)
     return out
 
 
-def time_per_step(model: nn.Module, loss_fn, batch: tuple, lr: float = 1e-3, repeat: int = 5) -> float:
+def time_per_step(model: nn.Module, loss_fn, batch: tuple, lr: float = 1e-3, repeat: int = 5,
+                  cpu: bool = False) -> float:
     """Best-of-``repeat`` seconds of one training step (forward, backward, Adam) on ``batch``."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     state = {k: v.clone() for k, v in model.state_dict().items()}
@@ -152,7 +160,7 @@ def time_per_step(model: nn.Module, loss_fn, batch: tuple, lr: float = 1e-3, rep
         opt.step()
 
     model.train()
-    seconds = _clock(step, repeat)
+    seconds = _clock(step, repeat, cpu)
     model.load_state_dict(state)                    # timing does not train the model
     model.eval()
     return seconds

@@ -141,3 +141,39 @@ def test_no_bias():
     assert sum(p.numel() for p in model.parameters()) == 2 * 4 * 3
     ref, _ = model(x, h0, mode="sequential")
     assert (model(x, h0)[0] - ref).abs().max() < TOL
+
+
+# ----------------------------------------------------------------------------- helpers.modern (chapter glue)
+def test_modern_models_shapes_and_causality():
+    from helpers import modern
+    torch.manual_seed(0)
+    model = modern.AddingMin("mingru", 8)
+    x = torch.rand(5, 12, 2)
+    assert model(x).shape == (5,)
+    seq = modern.AddingMin("mingru", 8, mode="sequential")
+    seq.load_state_dict(model.state_dict())
+    assert (seq(x) - model(x)).abs().max() < 1e-5
+    with pytest.raises(ValueError, match="cell"):
+        modern.AddingMin("gru")
+    for lm_model in (modern.CharMinGRU(50, 8, 16, num_layers=2), modern.CharGRU(50, 8, 16)):
+        ids = torch.randint(0, 50, (2, 10))
+        ids2 = ids.clone()
+        ids2[0, 6] = (ids2[0, 6] + 1) % 50
+        with torch.no_grad():
+            changed = (lm_model(ids2) - lm_model(ids)).abs().amax(-1)[0] > 0
+        assert lm_model(ids).shape == (2, 10, 50)
+        assert not changed[:6].any() and changed[6]                 # sees the past only
+
+
+def test_modern_timers():
+    from helpers import modern
+    t = modern.time_scan(16, batch=2, hidden=3, repeat=1, backward=True, cpu=True, methods=("loop", "scan"))
+    assert set(t) == {"loop", "scan"} and all(v > 0 for v in t.values())
+    with pytest.raises(ValueError, match="methods"):
+        modern.time_scan(16, methods=("fast",))
+    model = modern.AddingMin("mingru", 4)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    from helpers.adding import adding_loss
+    secs = modern.time_per_step(model, adding_loss, (torch.rand(4, 6, 2), torch.rand(4)), repeat=2)
+    assert secs > 0
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())   # timing does not train

@@ -8,15 +8,15 @@ message names the mistake but never prints the expected number.
    attention state) for the settings of ``cache_inputs(v)``.
 2. ``check_decay_step(step, v=None)`` (a function): one step of linear attention with a decay γ,
    run by the checker over a sequence of its own and compared with the masked form.
-3. ``check_delta_ratio(answer, model, x)`` (an experiment on the student's own trained model):
-   the mean Δ of its S6 layer on data tokens divided by that on noise tokens, recomputed from the
-   model the student passes; the model itself must copy well (trained, selective).
+3. ``check_delta_ratio(answer, model, v=None)`` (an experiment on the student's own trained model):
+   the mean Δ of its S6 layer (over the variant's channels) on data tokens divided by that on
+   noise tokens, recomputed from the model the student passes; the model must copy well.
 """
 from __future__ import annotations
 
 import torch
 
-from ._core import (checker, close, describe, quiet_false, read_int, read_number, reference, run_student,
+from ._core import (answer_dtype, checker, close, describe, quiet_false, read_int, read_number, reference, run_student,
                     unanswered, variant, variant_generator, variant_rng, verdict)
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -32,7 +32,7 @@ def cache_inputs(v: int | None = None) -> dict:
     r = variant_rng("ch10_2.cache_sizes", v)
     d, heads = _SIZES[int(r.integers(len(_SIZES)))]
     return {"d_model": d, "num_heads": int(heads[int(r.integers(len(heads)))]),
-            "num_layers": int(r.integers(2, 7)), "S": int(r.integers(3, 65)) * 64}
+            "num_layers": int(r.integers(3, 7)), "S": int(r.integers(3, 65)) * 64}
 
 
 @reference
@@ -78,7 +78,9 @@ def check_cache_sizes(answer, v: int | None = None):
         return verdict(False, "两个数的顺序反了：先 KV 缓存，再线性注意力的状态。")
     hints = []
     if kv != right_kv:
-        if kv == wrong["kv_no_two"]:
+        if kv == wrong["kv_no_two"] == wrong["kv_one_layer"]:      # two layers: both slips give this number
+            hints.append("KV 缓存只有应有的一半：每一层、每个位置都既存键 k 也存值 v")
+        elif kv == wrong["kv_no_two"]:
             hints.append("KV 缓存少了一半：每个位置既存键 k 也存值 v")
         elif kv == wrong["kv_one_layer"]:
             hints.append("KV 缓存只算了一层：每一层都有自己的 K、V")
@@ -142,8 +144,9 @@ def decay_mistakes(q, k, v, gamma) -> dict:
         return torch.stack(ys)
 
     outer = lambda fk, vt: fk[:, None] * vt[None, :]
+    # (decaying after the write, S = γ(S + φ(k)vᵀ) and z likewise, scales S and z by the same γ:
+    # the output y_t is the same, so it is not a mistake this checker can or should reject)
     return {
-        "decay_after_write": run(lambda S, z, fk, vt: (gamma * (S + outer(fk, vt)), gamma * (z + fk))),
         "z_not_decayed": run(lambda S, z, fk, vt: (gamma * S + outer(fk, vt), z + fk)),
         "no_decay": run(lambda S, z, fk, vt: (S + outer(fk, vt), z + fk)),
         "no_feature_map": run(lambda S, z, fk, vt: (gamma * S + outer(fk, vt), gamma * z + fk), phi=lambda x: x),
@@ -180,105 +183,111 @@ def check_decay_step(step, v: int | None = None):
                                   f"z 应是 ({q.shape[1]},)；得到 {tuple(y.shape)}、{tuple(S.shape)}、{tuple(z.shape)}。")
         ys.append(y)
     ys = torch.stack(ys)
-    if close(ys, decay_reference(q, k, vv, gamma), tol=1e-9):
+    precision = answer_dtype(out[0])                     # a float32 step is judged by float32 rounding
+    if close(ys, decay_reference(q, k, vv, gamma), dtype=precision):
         return verdict(True, "逐步更新 S_t = γ S_(t−1) + φ(k_t) v_tᵀ 与一次算出的带衰减掩码的形式完全相同："
                              "衰减只是把掩码里的 1 换成了 γ 的幂。")
     wrong = decay_mistakes(q, k, vv, gamma)
-    hints = {"decay_after_write": "γ 乘在了新写入的 φ(k_t) v_tᵀ 上：应先让旧状态衰减，再加上这一步写入的内容",
-             "z_not_decayed": "分母用的 z 没有衰减：S 和 z 要乘同一个 γ，否则分子分母的权重不一致",
+    hints = {"z_not_decayed": "分母用的 z 没有衰减：S 和 z 要乘同一个 γ，否则分子分母的权重不一致",
              "no_decay": "没有用到 γ：每一步先把旧状态乘以 γ",
              "no_feature_map": "q、k 要先经过特征映射 φ(x) = elu(x) + 1（保证权重为正）",
              "read_before_write": "输出用了更新前的状态：y_t 要读包含第 t 步写入的 S_t、z_t"}
     for name, out in wrong.items():
-        if close(ys, out, tol=1e-9):
+        if close(ys, out, dtype=precision):
             return verdict(False, hints[name] + "。")
     return verdict(False, "输出与带衰减的线性注意力不一致：S 和 z 先乘 γ 再加上这一步的 φ(k_t) v_tᵀ 和 φ(k_t)，"
                           "然后 y_t = φ(q_t) 乘 S_t 除以 φ(q_t)·z_t。")
 
 
 # ----------------------------------------------------------------------------- exercise 3
-def probe_inputs(v: int | None = None) -> torch.Tensor:
-    """The selective-copying sequences exercise 3 measures Δ on (the chapter's task settings):
-    256 sequences, drawn per student."""
+def probe_inputs(v: int | None = None) -> tuple[torch.Tensor, list[int]]:
+    """Exercise 3's probe: 256 selective-copying sequences (the chapter's task settings) and the
+    S6 channels to average Δ over. Variant 0: all 16 channels; otherwise 6 channels and the
+    sequences drawn per student."""
     from ..nn.ssm import selective_copy_batch
 
     v = variant() if v is None else int(v)
-    g = torch.Generator().manual_seed(7) if v == 0 else variant_generator("ch10_2.delta_ratio", v)
-    return selective_copy_batch(256, 16, 2, 4, g)[0]
+    if v == 0:
+        return selective_copy_batch(256, 16, 2, 4, torch.Generator().manual_seed(7))[0], list(range(16))
+    g = variant_generator("ch10_2.delta_ratio", v)
+    x = selective_copy_batch(256, 16, 2, 4, g)[0]
+    channels = sorted(int(c) for c in variant_rng("ch10_2.delta_ratio", v).choice(16, 6, replace=False))
+    return x, channels
 
 
-def _layer_delta(model, x):
-    """Δ (batch, T, D) of the model's first S6 layer on ids x, as the model computes it."""
+def _layer_delta(model, x, channels):
+    """Δ (batch, T, len(channels)) of the model's first S6 layer on ids x, as the model computes it."""
     with torch.no_grad():
         a = model.norms[0](model.emb(x))
-        return model.ssms[0].delta(a)
+        return model.ssms[0].delta(a)[..., channels]
 
 
 @reference
-def delta_ratio(model, x, T: int = 16) -> float:
+def delta_ratio(model, x, channels, T: int = 16) -> float:
     """mean Δ over data-token positions / mean Δ over noise positions (the first T positions)."""
     from ..nn.ssm import NOISE
 
-    d = _layer_delta(model, x)[:, :T].mean(-1)                  # mean over channels
+    d = _layer_delta(model, x, channels)[:, :T].mean(-1)        # mean over the given channels
     data = x[:, :T] != NOISE
     return float(d[data].mean() / d[~data].mean())
 
 
 @reference
-def delta_ratio_mistakes(model, x, T: int = 16) -> dict:
+def delta_ratio_mistakes(model, x, channels, T: int = 16) -> dict:
     from ..nn.ssm import NOISE
 
-    d = _layer_delta(model, x).mean(-1)
+    d = _layer_delta(model, x, channels).mean(-1)
     data = x != NOISE
-    right = delta_ratio(model, x, T)
+    right = delta_ratio(model, x, channels, T)
+    all_channels = list(range(model.ssms[0].D.shape[0]))
     with torch.no_grad():
-        raw = model.ssms[0].to_delta(model.norms[0](model.emb(x))).mean(-1) if model.ssms[0].selective else None
+        raw = model.ssms[0].to_delta(model.norms[0](model.emb(x)))[..., channels].mean(-1)
+    # (counting the two recall positions as noise moves the ratio by < 1 % for some probes: within
+    # the printed precision, so it is not a named mistake; counting them as data is)
     out = {"inverted": 1 / right,
-           "recall_as_noise": float(d[:, :T][data[:, :T]].mean() / torch.cat([d[:, :T][~data[:, :T]], d[:, T:].reshape(-1)]).mean()),
+           "all_channels": delta_ratio(model, x, all_channels, T),
            "recall_as_data": float(torch.cat([d[:, :T][data[:, :T]], d[:, T:].reshape(-1)]).mean() / d[:, :T][~data[:, :T]].mean())}
-    if raw is not None:
-        out["before_softplus"] = float(raw[:, :T][data[:, :T]].mean() / raw[:, :T][~data[:, :T]].mean())
+    out["before_softplus"] = float(raw[:, :T][data[:, :T]].mean() / raw[:, :T][~data[:, :T]].mean())
+    if channels == all_channels:
+        del out["all_channels"]
     return out
 
 
 @checker
-def check_delta_ratio(answer, model, x):
-    """answer: mean Δ on data tokens / mean Δ on noise tokens of ``model``'s S6 layer on ``x``
-    (the first 16 positions; the recall positions count as neither). ``model`` must be the
-    student's trained selective model: the checker re-measures its copy accuracy on ``x``."""
+def check_delta_ratio(answer, model, v: int | None = None):
+    """answer: mean Δ on data tokens / mean Δ on noise tokens of ``model``'s S6 layer, averaged
+    over the channels of ``probe_inputs(v)`` on its sequences (the first 16 positions; the recall
+    positions count as neither). ``model`` must be the student's trained selective model: the
+    checker re-measures its copy accuracy on the probe sequences."""
     if unanswered(answer):
         return quiet_false()
     value = read_number(answer, "Δ 的比值")
     if value is None:
         return quiet_false()
-    from ..nn.ssm import SSMModel, copy_accuracy
+    from ..nn.ssm import NOISE, SSMModel, copy_accuracy
 
     if not isinstance(model, SSMModel):
         return verdict(False, f"第二个参数应是你在 §4 训练的 SSMModel，得到 {describe(model)}。")
-    if not isinstance(x, torch.Tensor) or x.dtype != torch.long or x.dim() != 2 or x.shape[1] != 18:
-        return verdict(False, f"第三个参数应是 probe_inputs() 给出的序列（整数张量，每行 18 个位置），得到 {describe(x)}。")
     if not model.ssms[0].selective:
         return verdict(False, "这是时不变（LTI）模型：它的 Δ 在每一步都相同，比值恒为 1。请用选择性模型。")
+    x, channels = probe_inputs(v)
     K = 2
-    y = x[:, -K:] * 0
-    from ..nn.ssm import NOISE
-
     data = x[:, :16] != NOISE
-    if not bool((data.sum(1) == K).all()):
-        return verdict(False, "第三个参数不是本题的序列：每行前 16 个位置里应恰有 2 个数据 token。")
     y = x[:, :16][data].reshape(-1, K) - 1
     if copy_accuracy(model, x, y) < 0.9:
-        return verdict(False, "这个模型在这些序列上复制得不好（没训练好，或不是 §4 训练的那个）：请用训练好的选择性模型。")
-    right = delta_ratio(model, x)
-    if close(value, right, tol=max(5e-3 * abs(right), 1e-3)):
-        return verdict(True, "在数据 token 上 Δ 更大：模型在那里把状态“打开”写入，在噪声上 Δ 小、几乎不动状态。"
+        return verdict(False, "这个模型复制得不好（没训练好，或不是 §4 训练的那个）：请用训练好的选择性模型。")
+    right = delta_ratio(model, x, channels)
+    tol = lambda ref: max(6e-3 * abs(ref), 1e-3)   # 3 significant digits are within 0.5 %
+    if close(value, right, tol=tol(right)):
+        return verdict(True, "在数据 token 上 Δ 大得多：模型在那里把状态“打开”写入，在噪声上 Δ 接近 0、几乎不动状态。"
                        if right > 1 else "比值算对了。")
-    wrong = delta_ratio_mistakes(model, x)
+    wrong = delta_ratio_mistakes(model, x, channels)
     hints = {"inverted": "比值倒过来了：分子是数据 token 位置的平均 Δ，分母是噪声位置的",
-             "recall_as_noise": "最后的回忆提示位置既不是数据也不是噪声：只比较前 16 个位置",
+             "all_channels": "只对 probe_inputs() 给出的那几个通道取平均，不是全部通道",
              "recall_as_data": "最后的回忆提示位置既不是数据也不是噪声：只比较前 16 个位置",
              "before_softplus": "这是 softplus 之前的数：Δ = softplus(W_Δ x + b_Δ)，请用 layer.delta(...)"}
     for name, wrong_value in wrong.items():
-        if close(value, wrong_value, tol=max(5e-3 * abs(wrong_value), 1e-3)) and not close(value, right, tol=1e-9):
+        if close(value, wrong_value, tol=tol(wrong_value)):
             return verdict(False, hints[name] + "。")
-    return verdict(False, "比值不对：对 S6 层的 Δ（先对通道取平均），在前 16 个位置里分别求数据 token 和噪声 token 的平均，再相除。")
+    return verdict(False, "比值不对：取 S6 层的 Δ（对给定的通道取平均），在前 16 个位置里分别求数据 token 和噪声 token "
+                          "位置的平均，再相除。")

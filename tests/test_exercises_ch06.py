@@ -1,6 +1,10 @@
 """Chapter 06 checkers, table-driven: many student answers each, with the verdict and the hint that
-must (or must not) appear. No checker raises, whatever it is given."""
+must (or must not) appear. No checker raises, whatever it is given. Per-student variants: the
+reference answer passes for 20 variants, two variants differ, a classmate's answer fails, and no
+failure message holds a value that passes when handed back."""
+import copy
 import math
+import re
 
 import numpy as np
 import pytest
@@ -16,8 +20,15 @@ from helpers.nn.gru import gru_cell
 HINTS = [hint for _, hint in ch06.GRU_MISTAKES]
 
 
-def _run(checker, *args, capsys):
-    verdict = checker(*args)
+VARIANTS = range(20)
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(m) for m in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)]
+
+
+def _run(checker, *args, capsys, **kw):
+    verdict = checker(*args, **kw)
     out = capsys.readouterr().out
     assert isinstance(verdict, Verdict)
     assert out.count("【") == 1 and out.startswith("【"), out   # exactly one verdict
@@ -116,6 +127,21 @@ def test_gru_step_table(answer, accepted, must, must_not, capsys):
     ok, out = _run(ch06.check_gru_step, answer, capsys=capsys)
     assert ok is accepted and must in out, out
     assert not any(text in out for text in must_not), out
+    if not accepted:                                  # no failure message spells the answer's code
+        assert "z*h + (1-z)" not in out and "r*(W_hn h" not in out, out
+
+
+@pytest.mark.parametrize("v", VARIANTS)
+def test_gru_step_reference_passes_every_variant(v, capsys):
+    assert _run(ch06.check_gru_step, _gru(), capsys=capsys, v=v)[0]
+    assert not _run(ch06.check_gru_step, _gru(swap_z=True), capsys=capsys, v=v)[0]
+
+
+def test_gru_step_variants_test_other_inputs(capsys):
+    a, b = ch06.gru_step_inputs(1), ch06.gru_step_inputs(2)
+    assert a[0].shape != b[0].shape or not torch.equal(a[0], b[0])
+    fixed = gru_cell(*ch06._data())
+    assert not _run(ch06.check_gru_step, lambda *a: fixed, capsys=capsys, v=5)[0]     # special-cased inputs
 
 
 def test_gru_step_checker_keeps_its_own_copy():
@@ -155,6 +181,7 @@ PARAM_CASES = [
     ({"lstm": RIGHT["lstm"], "gru": 3 * (H * I + H * H)}, False, "漏了偏置", ("lstm：",)),
     ({"lstm": H * I + H * H + 2 * H, "gru": RIGHT["gru"]}, False, "只算了一块", ()),
     ({"lstm": RIGHT["lstm"], "gru": RIGHT["lstm"] + 1}, False, "不对", ("对调",)),
+    ({"lstm": 4 * (2 * H * I + 2 * H), "gru": RIGHT["gru"]}, False, "H×H", ()),
     ({"lstm": 3 * (H * I + H * H + 2 * H), "gru": RIGHT["gru"]}, False, "块数不对", ()),
     ({"lstm": RIGHT["lstm"] + H + 1, "gru": RIGHT["gru"]}, False, "输出层", ()),
     ({"lstm": RIGHT["lstm"] + 0.5, "gru": RIGHT["gru"]}, False, "不是整数", ()),
@@ -178,29 +205,82 @@ def test_param_counts_table(answer, accepted, must, must_not, capsys):
 
 
 def test_param_count_formula_matches_torch():
-    assert ch06.gate_param_count(4, I, H) == sum(p.numel() for p in torch.nn.LSTM(I, H).parameters())
-    assert ch06.gate_param_count(3, I, H) == sum(p.numel() for p in torch.nn.GRU(I, H).parameters())
+    for v in (0, 1, 2):
+        I, H = ch06.param_case(v)
+        assert ch06.gate_param_count(4, I, H) == sum(p.numel() for p in torch.nn.LSTM(I, H).parameters())
+        assert ch06.gate_param_count(3, I, H) == sum(p.numel() for p in torch.nn.GRU(I, H).parameters())
+
+
+def test_param_counts_messages_hand_back_nothing(capsys):
+    for answer, accepted, *_ in PARAM_CASES:
+        if accepted or not isinstance(answer, dict):
+            continue
+        out = _run(ch06.check_param_counts, answer, capsys=capsys)[1]
+        assert "HI + HH + 2H" not in out, out
+        assert len(out) < 500
+        for x in _numbers(out):
+            assert x not in (RIGHT["lstm"], RIGHT["gru"]), out
+
+
+@pytest.mark.parametrize("v", VARIANTS)
+def test_param_counts_reference_passes_every_variant(v, capsys):
+    I_, H_ = ch06.param_case(v)
+    counts = {"lstm": sum(p.numel() for p in torch.nn.LSTM(I_, H_).parameters()),
+              "gru": sum(p.numel() for p in torch.nn.GRU(I_, H_).parameters())}
+    assert _run(ch06.check_param_counts, counts, capsys=capsys, v=v)[0]
+    slips = {"lstm": 4 * (H_ * I_ + H_ * H_ + H_), "gru": 3 * (H_ * I_ + H_ * H_)}
+    ok, out = _run(ch06.check_param_counts, slips, capsys=capsys, v=v)
+    assert not ok and "两个偏置" in out and "漏了偏置" in out
+
+
+def test_param_counts_variants_differ_and_classmates_answers_fail(capsys):
+    assert ch06.param_case(0) == (30, 64)
+    cases = [ch06.param_case(v) for v in range(1, 60)]
+    assert len(set(cases)) == len(cases)
+    for v in range(1, 20):
+        I_, H_ = ch06.param_case(v + 1)
+        theirs = {"lstm": ch06.gate_param_count(4, I_, H_), "gru": ch06.gate_param_count(3, I_, H_)}
+        assert not _run(ch06.check_param_counts, theirs, capsys=capsys, v=v)[0]
 
 
 # ----------------------------------------------------------------------------- exercise 3: the experiment
-@pytest.fixture(scope="module")
-def fitted():
-    """A GRU adding model whose head is fitted (least squares) to its own h_T: a low test MSE that
-    moving the update gate clearly destroys, as in the trained model of the notebook (and fast)."""
-    set_seed(0)
-    model = AddingModel("gru", 16)
-    x, y = adding_problem(100, 10, seed=99)
+# The checker trains the chapter's GRU again itself; the tests replace that model with a small one
+# whose head is fitted by least squares (fast), and the chapter's T = 30 × 1000 test sequences by
+# T = 10 × 200 (the chapter's real run is checked by the notebook under nbval).
+def _fit_head(model, x, y):
     with torch.no_grad():
         h = model.rnn(x)[0][:, -1]
         A = torch.cat([h, torch.ones(len(h), 1)], 1).double()
         sol = torch.linalg.lstsq(A, y.double()[:, None]).solution[:, 0].float()
         model.head.weight.copy_(sol[:-1][None])
         model.head.bias.copy_(sol[-1:])
-    return model, (x, y)
+    return model
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    """A GRU adding model whose head is fitted to its own h_T on training sequences: a low test
+    MSE that moving the update gate clearly destroys, as in the trained model of the notebook."""
+    set_seed(0)
+    return _fit_head(AddingModel("gru", 16), *adding_problem(2000, 10, seed=99))
+
+
+@pytest.fixture
+def fitted(small_model, monkeypatch):
+    monkeypatch.setattr(ch06, "chapter_model", lambda: small_model)
+    monkeypatch.setattr(ch06, "GATE_SHIFT_T", 10)
+    monkeypatch.setattr(ch06, "GATE_SHIFT_N", 200)
+    x, y, _ = ch06.gate_shift_inputs(0)
+    return small_model, (x, y)
 
 
 def _measure(model, data, deltas, **kw):
     return {d: ch06.gate_shift_mse(model, d, data, **kw) for d in deltas}
+
+
+def _untrained():
+    set_seed(3)
+    return AddingModel("gru", 16)
 
 
 def _shift_cases(model, data):
@@ -208,21 +288,30 @@ def _shift_cases(model, data):
     both = _measure(model, data, (-4, 0, 4), both=True)
     block_r = _measure(model, data, (-4, 0, 4), block=0)
     block_n = _measure(model, data, (-4, 0, 4), block=2)
+    set_seed(5)
+    test_fitted = _fit_head(AddingModel("gru", 16), *data)                # a model fitted on the test set
     return [
         (right, True, "你的测量", ()),
         (_measure(model, data, (-4, -2, 0, 2, 4)), True, "你的测量", ()),
+        ({d: float(f"{m:.4f}") for d, m in right.items()}, True, "你的测量", ()),   # typed as printed
         ({np.float32(d): np.float32(v) for d, v in right.items()}, True, "你的测量", ()),
         ({torch.tensor(float(d)): torch.tensor(v) for d, v in right.items()}, True, "你的测量", ()),
         ({str(d): v for d, v in right.items()}, True, "你的测量", ()),
         (both, False, "2Δ", ()),
         (block_r, False, "重置门 r", ()),
         (block_n, False, "候选 n", ()),
-        ({**right, 4: right[4] * 1.5}, False, "重算得到", ()),
-        ({-4: right[-4], 4: right[4]}, False, "至少测三个", ()),
-        ({0: right[0], 2: 1.0, 4: right[4]}, False, "至少测三个", ()),
-        (_measure(model, data, (-0.01, 0, 0.01)), False, "看不出效果", ()),
+        ({**right, 4: right[4] * 1.5}, False, "偏大", ()),
+        ({**right, 4: right[4] * 1.001 + 2e-4}, False, "不一致", ()),
+        ({**right, 0: right[0] * 0.5}, False, "偏小", ()),
+        (_measure(_untrained(), data, (-4, 0, 4)), False, "不一致", ()),          # an untrained model
+        (_measure(test_fitted, data, (-4, 0, 4)), False, "不一致", ()),           # fitted on the test set
+        ({-4: 0.9, 0: 0.001, 4: 0.5}, False, "不一致", ()),                        # made up, self-consistent
+        ({-4: right[-4], 4: right[4]}, False, "至少要测", ()),
+        ({0: right[0], 2: 1.0, 4: right[4]}, False, "至少要测", ()),
+        (_measure(model, data, (-3, 0, 3)), False, "至少要测", ()),
         ({**right, 4: math.nan}, False, "有限", ()),
         ({**right, "四": 1.0}, False, "键", ()),
+        ({float(i): 0.1 for i in range(10 ** 4)}, False, "太多", ()),
         ({}, False, "字典", ()),
         ([right[-4], right[0], right[4]], False, "字典", ()),
         (0.3, False, "字典", ()),
@@ -236,6 +325,36 @@ def test_gate_shift_table(fitted, capsys):
         ok, out = _run(ch06.check_gate_shift, answer, model, data, capsys=capsys)
         assert ok is accepted and must in out, (answer, out)
         assert not any(text in out for text in must_not), out
+        assert len(out) < 1000
+
+
+def test_gate_shift_messages_hand_back_nothing(fitted, capsys):
+    """No number of a failure message, handed back as a measurement, passes."""
+    model, data = fitted
+    right = _measure(model, data, (-4, 0, 4))
+    for answer, accepted, *_ in _shift_cases(model, data):
+        if accepted or not isinstance(answer, dict) or set(answer) != {-4, 0, 4}:
+            continue
+        out = _run(ch06.check_gate_shift, answer, model, data, capsys=capsys)[1]
+        for x in _numbers(out):
+            for d in (-4, 0, 4):
+                assert abs(x - right[d]) > ch06.MSE_ABS_TOL or x in (-4, 0, 4), out
+
+
+def test_gate_shift_does_not_trust_the_model_or_data_it_is_handed(fitted, capsys):
+    model, data = fitted
+    right = _measure(model, data, (-4, 0, 4))
+    other = _untrained()
+    ok, out = _run(ch06.check_gate_shift, _measure(other, data, (-4, 0, 4)), other, data, capsys=capsys)
+    assert not ok and "不是第 4 节训练好的 GRU" in out
+    shifted_in_place = copy.deepcopy(model)
+    with torch.no_grad():
+        shifted_in_place.rnn.bias_hh_l0[16:32] += 4
+    ok, out = _run(ch06.check_gate_shift, right, shifted_in_place, data, capsys=capsys)
+    assert not ok and "副本" in out
+    ok, out = _run(ch06.check_gate_shift, right, model, (data[0][:50], data[1][:50]), capsys=capsys)
+    assert not ok and "data 不是" in out
+    assert _run(ch06.check_gate_shift, right, None, None, capsys=capsys)[0]      # model and data are optional
 
 
 def test_gate_shift_reads_back_the_students_numbers(fitted, capsys):
@@ -245,11 +364,57 @@ def test_gate_shift_reads_back_the_students_numbers(fitted, capsys):
     assert ok and f"{right[0]:.4f}" in out and f"{right[4]:.4f}" in out
 
 
+def test_gate_shift_bar_needs_a_visible_effect(fitted, monkeypatch, capsys):
+    model, data = fitted
+    monkeypatch.setattr(ch06, "gate_shift_inputs", lambda v=None: (data[0], data[1], (-0.01, 0.0, 0.01)))
+    ok, out = _run(ch06.check_gate_shift, _measure(model, data, (-0.01, 0, 0.01)), model, data, capsys=capsys)
+    assert not ok and "看不出效果" in out
+
+
+@pytest.mark.parametrize("v", VARIANTS)
+def test_gate_shift_reference_passes_every_variant(v, fitted, capsys):
+    model, _ = fitted
+    x, y, deltas = ch06.gate_shift_inputs(v)
+    answer = _measure(model, (x, y), deltas)
+    assert _run(ch06.check_gate_shift, answer, model, (x, y), capsys=capsys, v=v)[0]
+    if v:                                            # a classmate's (variant v + 1) correct numbers fail
+        xc, yc, dc = ch06.gate_shift_inputs(v + 1)
+        theirs = _measure(model, (xc, yc), dc)
+        assert not _run(ch06.check_gate_shift, theirs, model, (x, y), capsys=capsys, v=v)[0]
+
+
+def test_gate_shift_variants_differ():
+    a, b = ch06.gate_shift_inputs(1), ch06.gate_shift_inputs(2)
+    assert not torch.equal(a[0], b[0])
+    assert len({ch06.gate_shift_inputs(v)[2] for v in range(1, 30)}) > 3
+
+
 def test_gate_shift_never_changes_the_model(fitted):
     model, data = fitted
     before = {k: v.clone() for k, v in model.state_dict().items()}
     ch06.gate_shift_mse(model, 4.0, data, both=True)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_reference_functions_are_marked():
+    for name in ("gru_step_reference", "_gru_variant", "gate_param_count", "param_count_slip",
+                 "shift_update_gate", "gate_shift_mse"):
+        assert getattr(getattr(ch06, name), "__seqcourse_reference__", False), name
+    for name in ("gru_step_inputs", "param_case", "gate_shift_inputs", "chapter_model"):
+        assert not getattr(getattr(ch06, name), "__seqcourse_reference__", False), name
+
+
+def test_student_edition_checkers_say_graded_later(monkeypatch, capsys):
+    from helpers.exercises._core import GRADED_LATER, GradedAtSubmission
+
+    def gone(*a, **k):
+        raise GradedAtSubmission()
+
+    for name in ("gru_step_reference", "gate_param_count"):
+        monkeypatch.setattr(ch06, name, gone)
+    for checker, answer in ((ch06.check_gru_step, _gru()), (ch06.check_param_counts, RIGHT)):
+        verdict = checker(answer)
+        assert not verdict and GRADED_LATER in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- no checker raises
@@ -269,8 +434,8 @@ def test_no_checker_raises(answer, fitted, capsys):
 
 # ----------------------------------------------------------------------------- what the class sees
 OWN = ("一致", "用反了", "放错了", "不乘输入部分", "漏了", "第一块", "要用", "两处不同", "全是 0", "就是 h",
-       "数值不对", "少 1/4", "对调", "只算了一块", "块数不对", "输出层", "2Δ", "重置门 r", "候选 n", "重算得到",
-       "至少测三个", "看不出效果", "你的测量")
+       "数值不对", "少 1/4", "对调", "只算了一块", "块数不对", "输出层", "2Δ", "重置门 r", "候选 n", "不一致",
+       "至少要测", "看不出效果", "你的测量")
 
 
 def test_fit_breaks_only_after_punctuation_and_keeps_every_character():

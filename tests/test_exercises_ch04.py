@@ -2,6 +2,7 @@
 (or must not) appear. Every checker must never raise, whatever it is given. Per-student variants:
 the reference answer passes for 20 variants, two variants' inputs differ, a classmate's answer
 fails, and no failure message holds a value that passes when handed back."""
+import math
 import re
 
 import numpy as np
@@ -237,6 +238,40 @@ def test_clipped_grad_reference_passes_every_variant(v, capsys):
         got, out = _run(ch04.check_clipped_grad, wrong, capsys, v=v)
         assert not got and hint in out
         assert float((wrong - right.double()).abs().max()) > 10 * ch04.CLIP_RTOL * float(right.abs().max())
+
+
+def test_every_variant_keeps_the_clip_mistakes_apart():
+    """Exhaustive over all variants: each named mistake lies >= CLIP_SEPARATION from the answer."""
+    from helpers.exercises._core import VARIANTS as ALL_VARIANTS
+
+    for v in range(ALL_VARIANTS + 1):              # every mistake is g_W times another factor
+        grads, m = ch04.clip_inputs(v)
+        nW = math.sqrt(sum(x * x for row in grads["W"] for x in row))
+        nb = math.sqrt(sum(x * x for x in grads["b"]))
+        total = math.hypot(nW, nb)
+        right = m / total
+        assert right < 1
+        for wrong in (min(1, m / nW), m / nW, total / m, m / (nW + nb), m / total ** 2):
+            assert abs(wrong - right) > ch04.CLIP_SEPARATION * right, v
+    for v in range(200):                            # and the checker's own mistakes agree
+        grads, max_norm = ch04.clip_inputs(v)
+        right = ch04.clipped(grads, max_norm)["W"]
+        scale = float(right.abs().max())
+        for wrong, hint in ch04.clip_mistakes(grads, max_norm):
+            assert float((wrong - right).abs().max()) > ch04.CLIP_SEPARATION * scale, (v, hint)
+
+
+def test_input_makers_work_without_the_references(monkeypatch):
+    """The student edition has no reference bodies: the cells' input makers must still work."""
+    from helpers.exercises._core import GradedAtSubmission
+
+    def gone(*a, **k):
+        raise GradedAtSubmission()
+
+    for name in ("delta_step", "delta_step_mistakes", "must_vanish", "vanish_slip", "clipped", "clip_mistakes"):
+        monkeypatch.setattr(ch04, name, gone)
+    for v in (0, 1, 2, 3):
+        ch04.delta_inputs(v), ch04.vanish_cases(v), ch04.clip_inputs(v), ch04.experiment_seed(v)
 
 
 def test_clipped_grad_variants_differ_and_classmates_answers_fail(capsys):

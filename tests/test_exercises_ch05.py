@@ -331,3 +331,26 @@ def test_reference_functions_are_marked():
         assert getattr(getattr(ch05, name), "__seqcourse_reference__", False), name
     for name in ("lstm_step_inputs", "forget_bias_inputs", "bias_experiment_seed"):
         assert not getattr(getattr(ch05, name), "__seqcourse_reference__", False), name
+
+
+def test_every_variant_keeps_the_forget_bias_mistakes_apart():
+    """Exhaustive over every drawable (T, keep): the named slips lie far from the answer."""
+    for T in range(40, 201, 10):
+        for keep in (round(0.02 + 0.01 * i, 2) for i in range(49)):
+            b = ch05.forget_bias_needed(T, keep)
+            for wrong, _ in ch05.forget_bias_mistakes(T, keep):
+                assert abs(wrong - b) > 0.1, (T, keep)
+    assert all(40 <= T <= 200 and 0.02 <= k <= 0.5 for T, k in map(ch05.forget_bias_inputs, range(1, 300)))
+
+
+def test_input_makers_work_without_the_references(monkeypatch):
+    from helpers.exercises._core import GradedAtSubmission
+
+    def gone(*a, **k):
+        raise GradedAtSubmission()
+
+    for name in ("lstm_step_reference", "_lstm_variant", "forget_bias_needed", "forget_bias_mistakes",
+                 "epochs_needed", "bias_experiment_slips"):
+        monkeypatch.setattr(ch05, name, gone)
+    for v in (0, 1, 2):
+        ch05.lstm_step_inputs(v), ch05.forget_bias_inputs(v), ch05.bias_experiment_seed(v)

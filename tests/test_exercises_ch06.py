@@ -459,3 +459,29 @@ def test_own_verdicts_fit_a_projected_line_and_hold_no_emoji(fitted, capsys):
         if any(text in out for text in OWN):
             for line in out.splitlines():
                 assert ch06.width(line) <= ch06.LINE_WIDTH + ch06.width("【不对】 "), line
+
+
+def test_every_variant_keeps_the_param_slips_apart():
+    """Exhaustive over all variants: every named slip gives its own number, none the right one."""
+    from helpers.exercises._core import VARIANTS as ALL_VARIANTS
+
+    for v in range(ALL_VARIANTS + 1):
+        I_, H_ = ch06.param_case(v)
+        for G in (3, 4):
+            right = ch06.gate_param_count(G, I_, H_)
+            slips = [G * (H_ * I_ + H_ * H_ + H_), G * (H_ * I_ + H_ * H_), H_ * I_ + H_ * H_ + 2 * H_,
+                     (7 - G) * (H_ * I_ + H_ * H_ + 2 * H_), right + H_ + 1]
+            assert right not in slips and len(set(slips)) == len(slips), (v, G)
+
+
+def test_input_makers_work_without_the_references(monkeypatch):
+    from helpers.exercises._core import GradedAtSubmission
+
+    def gone(*a, **k):
+        raise GradedAtSubmission()
+
+    for name in ("gru_step_reference", "_gru_variant", "gate_param_count", "param_count_slip",
+                 "shift_update_gate", "gate_shift_mse"):
+        monkeypatch.setattr(ch06, name, gone)
+    for v in (0, 1, 2):
+        ch06.gru_step_inputs(v), ch06.param_case(v), ch06.gate_shift_inputs(v)

@@ -37,7 +37,10 @@ def test_reference_passes_and_named_mistakes_fail(capsys, v):
 
 def test_variant_zero_is_the_whole_test_period_and_variants_differ(capsys):
     n = len(ch09_3.traffic_volume())
-    assert ch09_3.traffic_mae_inputs(0) == (ch09_3.test_start(n), n)
+    start = ch09_3.test_start(n)
+    assert ch09_3.traffic_mae_inputs(0) == (start, start + 24 * 28)
+    whole = np.abs(ch09_3.traffic_volume()[start:] - ch09_3.traffic_volume()[start - 24:n - 24]).mean()
+    assert abs(_student(0) - whole) > 1.0        # the chapter's table prints the whole period: not the answer
     right = {v: _student(v) for v in VARIANTS}
     assert len({round(r, 1) for r in right.values()}) >= 15
     pairs = [(a, b) for a in VARIANTS for b in VARIANTS if abs(right[a] - right[b]) > 0.2][:10]

@@ -1,8 +1,8 @@
 """Checkers for chapter 09, part 3 (ECG with a real label, traffic volume).
 
 1. ``traffic_mae_inputs(v)`` -> (start, stop): the hours [start, stop) of the traffic test period
-   whose forecasts are judged (v = 0: the whole test period; otherwise four weeks drawn for the
-   student). ``check_seasonal_mae(answer, v=None)``: the mean absolute error (cars per hour) of the
+   whose forecasts are judged (v = 0: its first four weeks, not the whole period that the chapter's
+   table prints; otherwise four weeks drawn for the student). ``check_seasonal_mae(answer, v=None)``: the mean absolute error (cars per hour) of the
    daily seasonal-naive forecast x̂_t = x_{t−24} over those hours. The checker recomputes it from
    the data; a failure message names the mistake, never a number that would pass.
 """
@@ -27,12 +27,12 @@ def test_start(n: int) -> int:
 
 
 def traffic_mae_inputs(v: int | None = None) -> tuple[int, int]:
-    """(start, stop) hours of exercise 1 in variant ``v``."""
+    """(start, stop) hours of exercise 1 in variant ``v``: four weeks of the test period."""
     v = variant() if v is None else int(v)
     n = len(traffic_volume())
     start = test_start(n)
     if v == 0:
-        return start, n
+        return start, start + 24 * 28
     g = variant_rng("ch09_3.traffic_mae", v)
     days = (n - start) // 24 - 28
     first = start + 24 * int(g.integers(0, days + 1))

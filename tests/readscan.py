@@ -5,7 +5,8 @@ Run as the user to check (tests/test_homework_cycle.py and tests/test_readscan.p
 
     runuser -u STUDENT -- .venv/bin/python readscan.py < job.json > result.json
 
-job.json: {"secrets": [lines], "since": epoch seconds, "roots": ["/"], "skip_trees": [folders],
+job.json: {"secrets": [lines], "since": epoch seconds, "roots": ["/", folders known by name],
+           "skip_trees": [folders],
            "keep_in_skipped": [substrings], "full_trees": [folders], "watch": [paths]}; for each watched path the result
 says whether this user could open it ("read", "denied" or "absent"), so that a test can show the
 scan was not vacuous. The secrets arrive on stdin, so that no file this
@@ -96,8 +97,13 @@ def scan(job: dict) -> dict:
     keep = job.get("keep_in_skipped", [])
     result = {"user": os.getuid(), "files_read": 0, "bytes_read": 0, "found": [], "too_large": [],
               "git_repos": []}
+    seen: set[str] = set()
     for root in job.get("roots", ["/"]):
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            if dirpath in seen:            # reached from an earlier root already
+                dirnames[:] = []
+                continue
+            seen.add(dirpath)
             if dirpath.startswith(("/proc", "/sys")) and dirpath.split("/")[1] in ("proc", "sys"):
                 dirnames[:] = []
                 continue
@@ -112,7 +118,8 @@ def scan(job: dict) -> dict:
                     data = git_objects(dirpath)
                     result["git_repos"].append(dirpath)
                     for s in found_in([data.decode("utf-8", errors="ignore")], secrets):
-                        result["found"].append({"path": dirpath + " (git objects)", "line": s})
+                        result["found"].append({"path": dirpath + " (git objects)", "line": s,
+                                                "uid": os.stat(dirpath).st_uid})
             skipped = any(dirpath == s or dirpath.startswith(s + "/") for s in skip)
             for name in filenames:
                 path = os.path.join(dirpath, name)
@@ -137,7 +144,7 @@ def scan(job: dict) -> dict:
                 result["files_read"] += 1
                 result["bytes_read"] += len(raw)
                 for s in found_in(views(path, raw), secrets):
-                    result["found"].append({"path": path, "line": s})
+                    result["found"].append({"path": path, "line": s, "uid": st.st_uid})
     result["watch"] = {}
     for path in job.get("watch", []):
         try:

@@ -187,18 +187,21 @@ def test_class_report_table_plot_hints_and_flags(tmp_path):
         "s3": graded("answer = 1", "【正确】"),
         "s4": graded("import os\nos.environ['SEQHW_STUDENT'] = 's3'\nanswer = 1", "【未作答】 还没有作答", True),
     }
-    scores = {s: {"clip_test": (1.0 if s == "s3" else 0.0, 1.0), "exp_test": (3.0, 3.0)} for s in nbs}
-    summary = H.class_report("04_bptt", scores, nbs, tmp_path)
+    nbs["s5"] = graded("from helpers.exercises.ch04 import clip_inputs\nanswer = 1", "【正确】")
+    scores = {s: {"clip_test": (1.0 if s in ("s3", "s5") else 0.0, 1.0), "exp_test": (3.0, 3.0)} for s in nbs}
+    template = graded("from helpers.exercises.ch04 import clip_inputs\nanswer = None", None)
+    summary = H.class_report("04_bptt", scores, nbs, tmp_path, template)
     rows = {r["exercise"]: r for r in summary["exercises"]}
     assert list(rows) == ["clip", "exp"]
-    assert (rows["clip"]["full"], rows["clip"]["part"], rows["clip"]["zero"]) == (1, 0, 3)
-    assert rows["clip"]["mean"] == 0.25 and rows["exp"]["full"] == 4
+    assert (rows["clip"]["full"], rows["clip"]["part"], rows["clip"]["zero"]) == (2, 0, 3)
+    assert rows["clip"]["mean"] == 0.4 and rows["exp"]["full"] == 5
     top_hint, count = rows["clip"]["hints"][0]
     assert count == 2 and "忘了按 # 缩放" in top_hint                  # numbers blanked: one hint
     assert any("隐藏测试" in h for h, _ in rows["clip"]["hints"])
+    # s4 touches the grading identity; s5 only has the release's own import of the checkers
     assert summary["flagged"] == [{"student": "s4", "exercise": "clip", "uses": ["SEQHW_STUDENT", "os.environ"]}]
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "| clip | 1 | 1 | 0 | 3 | 0.25 |" in md and "s4" in md and "report.png" in md
+    assert "| clip | 1 | 2 | 0 | 3 | 0.4 |" in md and "s4" in md and "report.png" in md
     assert "<table" in (tmp_path / "report.html").read_text(encoding="utf-8")
     from matplotlib import image
     png = image.imread(tmp_path / "report.png")

@@ -423,7 +423,9 @@ class Course:
                 graded[student] = json.loads(paths[0].read_text(encoding="utf-8"))
         if not scores:
             raise HomeworkError(f"no graded submissions of {assignment}: run autograde first")
-        summary = class_report(assignment, scores, graded, out)
+        released = sorted((self.dir / "release" / assignment).glob("*.ipynb"))
+        template = json.loads(released[0].read_text(encoding="utf-8")) if released else None
+        summary = class_report(assignment, scores, graded, out, template)
         log(f"class report of {assignment} ({len(scores)} students): {out / 'report.md'}, "
             f"{out / 'report.html'}, {out / 'report.png'}")
         return summary
@@ -576,11 +578,13 @@ def exercise_cells(nb: dict) -> dict[str, dict]:
 
 
 def class_report(assignment: str, scores: dict[str, dict[str, tuple]], graded: dict[str, dict],
-                 out: Path) -> dict:
+                 out: Path, template: dict | None = None) -> dict:
     """Write report.md, report.html and report.png into `out`: per exercise how many students
     scored full, part and zero points, the mean, and the most frequent checker messages; plus the
     submissions whose answer cells touch the grading identity or the checkers (look by hand).
-    `scores`: {student: {grade_id: (score, max_score)}}; `graded`: {student: autograded notebook}."""
+    `scores`: {student: {grade_id: (score, max_score)}}; `graded`: {student: autograded notebook};
+    `template`: the released notebook (its answer cells' own lines, e.g. the import of the
+    checkers, are not held against anyone)."""
     order = {}
     for nb in graded.values():                      # the notebook's order of the exercises
         for gid in exercise_cells(nb):
@@ -600,9 +604,12 @@ def class_report(assignment: str, scores: dict[str, dict[str, tuple]], graded: d
                      "students": len(got), "full": full, "part": len(got) - full - zero, "zero": zero,
                      "mean": round(sum((sc or 0) for sc, _ in got) / len(got), 2) if got else 0.0,
                      "hints": hints.most_common(3)})
+    given = {gid: {norm(x) for x in c["answer"].splitlines()}
+             for gid, c in (exercise_cells(template) if template else {}).items()}
     for student, nb in sorted(graded.items()):
         for gid, cell in exercise_cells(nb).items():
-            found = sorted(set(SUSPICIOUS.findall(cell["answer"])))
+            own = "\n".join(x for x in cell["answer"].splitlines() if norm(x) not in given.get(gid, set()))
+            found = sorted(set(SUSPICIOUS.findall(own)))
             if found:
                 flagged.append({"student": student, "exercise": gid.removesuffix("_test"), "uses": found})
     out.mkdir(parents=True, exist_ok=True)
@@ -657,11 +664,14 @@ def plot_report(rows: list[dict], title: str, path: Path) -> None:
             if v:
                 ax.text(l0 + v / 2, i, str(v), ha="center", va="center", color="white", fontsize=10)
         left = [a + b for a, b in zip(left, values)]
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("学生人数")
     ax.set_title(title)
-    ax.legend(loc="lower right", ncol=3, fontsize=9)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
     ax.set_xlim(0, max(left + [1]))
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path)
     plt.close(fig)
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from ..nn.linear_attention import masked_form
+from ..nn.ssm import NOISE, SSMModel, copy_accuracy, selective_copy_batch
 from ._core import (answer_dtype, checker, close, describe, quiet_false, read_int, read_number, reference, run_student,
                     unanswered, variant, variant_generator, variant_rng, verdict)
 
@@ -122,8 +124,6 @@ def _phi(x):
 @reference
 def decay_reference(q, k, v, gamma) -> torch.Tensor:
     """y (T, d_v) of causal linear attention with decay γ, in the masked form."""
-    from ..nn.linear_attention import masked_form
-
     return masked_form(q[None], k[None], v[None], float(gamma))[0]
 
 
@@ -204,8 +204,6 @@ def probe_inputs(v: int | None = None) -> tuple[torch.Tensor, list[int]]:
     """Exercise 3's probe: 256 selective-copying sequences (the chapter's task settings) and the
     S6 channels to average Δ over. Variant 0: all 16 channels; otherwise 6 channels and the
     sequences drawn per student."""
-    from ..nn.ssm import selective_copy_batch
-
     v = variant() if v is None else int(v)
     if v == 0:
         return selective_copy_batch(256, 16, 2, 4, torch.Generator().manual_seed(7))[0], list(range(16))
@@ -225,8 +223,6 @@ def _layer_delta(model, x, channels):
 @reference
 def delta_ratio(model, x, channels, T: int = 16) -> float:
     """mean Δ over data-token positions / mean Δ over noise positions (the first T positions)."""
-    from ..nn.ssm import NOISE
-
     d = _layer_delta(model, x, channels)[:, :T].mean(-1)        # mean over the given channels
     data = x[:, :T] != NOISE
     return float(d[data].mean() / d[~data].mean())
@@ -234,8 +230,6 @@ def delta_ratio(model, x, channels, T: int = 16) -> float:
 
 @reference
 def delta_ratio_mistakes(model, x, channels, T: int = 16) -> dict:
-    from ..nn.ssm import NOISE
-
     d = _layer_delta(model, x, channels).mean(-1)
     data = x != NOISE
     right = delta_ratio(model, x, channels, T)
@@ -264,8 +258,6 @@ def check_delta_ratio(answer, model, v: int | None = None):
     value = read_number(answer, "Δ 的比值")
     if value is None:
         return quiet_false()
-    from ..nn.ssm import NOISE, SSMModel, copy_accuracy
-
     if not isinstance(model, SSMModel):
         return verdict(False, f"第二个参数应是你在 §4 训练的 SSMModel，得到 {describe(model)}。")
     if not model.ssms[0].selective:

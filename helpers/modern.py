@@ -60,6 +60,7 @@ def train_adding_min(cell: str, T: int, n_train: int = 4000, epochs: int = 8, hi
     history = fit(model, adding_loss, (x, y), epochs=epochs, batch_size=batch_size, lr=lr, clip=clip,
                   seed=seed, eval_fn=lambda m: {"test_mse": evaluate(m, x_test, y_test)},
                   desc=f"{cell} T={T}", progress=progress)
+    model.trained_on = {"T": T, "seed": seed}     # what it was trained on (chapter 10's checker reads T)
     return model, history, evaluate(model, x_test, y_test)
 
 

@@ -26,16 +26,20 @@ def numbers_in(text):
 
 # ----------------------------------------------------------------------------- exercise 1
 def counted(T):
-    """Rounds and combines counted by running the course's scan with a counting operator."""
+    """Rounds and combines counted by running the course's scan with a counting operator: with
+    a = 2 everywhere, a position whose earlier partner is the identity padding (1, 0) does no real
+    combine; every other position does one."""
     calls, real = [], scan.combine
-    work = 0
-    A = torch.zeros(1, T, 1)
-    k = 1
-    while k < T:
-        work += int((torch.arange(T) >= k).sum())
-        calls.append(k)
-        k *= 2
-    return {"loop": T, "rounds": len(calls), "combines": work}
+
+    def counting(first, second):
+        calls.append(int((first[0] != 1).sum()))
+        return real(first, second)
+    scan.combine = counting
+    try:
+        scan.linear_scan(torch.full((1, T, 1), 2.0, dtype=torch.float64), torch.ones(1, T, 1, dtype=torch.float64))
+    finally:
+        scan.combine = real
+    return {"loop": T, "rounds": len(calls), "combines": sum(calls)}
 
 
 RIGHT1 = {"loop": 100, "rounds": 7, "combines": 573}
@@ -105,7 +109,9 @@ def right_combine(first, second):
 
 @pytest.mark.parametrize("fn, ok, hint", [
     (right_combine, True, "结合律"),
-    (scan.combine, True, "结合律"),
+    (scan.combine, False, "自己写"),                 # the course's own operator, shown in §2
+    (ch10.combine_reference, False, "自己写"),
+    (lambda f, s: (f[0] * s[0], s[1] + f[1] * s[0]), True, "结合律"),          # written the other way round
     (lambda f, s: [f[0] * s[0], torch.addcmul(s[1], s[0], f[1])], True, "结合律"),        # a list, addcmul
     (lambda f, s: (s[0].float() * f[0].float(), s[0].float() * f[1].float() + s[1].float()), True, "结合律"),
     (lambda f, s: (s[0] * f[0], f[0] * s[1] + f[1]), False, "顺序反了"),
@@ -153,20 +159,22 @@ def torch_counts(I, H):
     return {"gru": n(torch.nn.GRU(I, H)), "mingru": n(MinGRU(I, H)), "minlstm": n(MinLSTM(I, H))}
 
 
-RIGHT3 = torch_counts(2, 32)
+I3, H3 = 5, 24
+RIGHT3 = torch_counts(I3, H3)
 
 
 @pytest.mark.parametrize("answer, ok, hint", [
     (RIGHT3, True, "GRU"),
     ({k: float(v) for k, v in RIGHT3.items()}, True, "正确"),
     ({k: str(v) for k, v in RIGHT3.items()}, True, "正确"),
-    ({**RIGHT3, "gru": 3 * 32 * 34 + 3 * 32}, False, "两套偏置"),
-    ({**RIGHT3, "gru": 3 * 32 * 2 + 6 * 32}, False, "W_hh"),
-    ({**RIGHT3, "mingru": 2 * 32 * 2}, False, "MinGRU 也有偏置"),
-    ({**RIGHT3, "mingru": 2 * 32 * 35}, False, "H × H"),
-    ({**RIGHT3, "minlstm": 3 * 32 * 2}, False, "MinLSTM 也有偏置"),
+    ({**RIGHT3, "gru": 3 * H3 * (I3 + H3) + 3 * H3}, False, "两套偏置"),
+    ({**RIGHT3, "gru": 3 * H3 * I3 + 6 * H3}, False, "W_hh"),
+    ({**RIGHT3, "mingru": 2 * H3 * I3}, False, "MinGRU 也有偏置"),
+    ({**RIGHT3, "mingru": 2 * H3 * (I3 + H3 + 1)}, False, "H × H"),
+    ({**RIGHT3, "minlstm": 3 * H3 * I3}, False, "MinLSTM 也有偏置"),
     ({**RIGHT3, "minlstm": RIGHT3["mingru"]}, False, "三块"),
-    ({**RIGHT3, "mingru": 2 * 32 * 2, "minlstm": 3 * 32 * 2}, False, "MinLSTM 也有偏置"),
+    ({**RIGHT3, "mingru": 2 * H3 * I3, "minlstm": 3 * H3 * I3}, False, "MinLSTM 也有偏置"),
+    (torch_counts(2, 32), False, "不对"),          # the (2, 32) row §4's table prints is not this answer
     ({**RIGHT3, "gru": 1}, False, "['gru']"),
     ({"gru": 1, "mingru": 2}, False, "键正好是"),
     ([1, 2, 3], False, "字典"),
@@ -184,7 +192,11 @@ def test_min_params_variants(capsys):
         right = torch_counts(sizes["input_size"], sizes["hidden_size"])
         assert ch10.min_params(**sizes) == right
         assert _run(capsys, ch10.check_min_params, right, v)[0], v
-        for key, wrong, _ in ch10.min_params_mistakes(**sizes):
+        slips = ch10.min_params_mistakes(**sizes)
+        for key in ch10.KEYS_PARAMS:                              # each slip names one mistake
+            wrongs = [w for k, w, _ in slips if k == key]
+            assert len(set(wrongs)) == len(wrongs), (v, sizes)
+        for key, wrong, _ in slips:
             assert wrong != right[key]
             assert not _run(capsys, ch10.check_min_params, {**right, key: wrong}, v)[0]
         answers[v] = right
@@ -262,6 +274,12 @@ def test_experiment_wrong_models(capsys):
     for made_up in (0.001, (0.001, 0.002), {"mse": 0.001}, "0.001"):          # made-up numbers
         got, out = _run(capsys, ch10.check_minlstm_experiment, made_up, 0)
         assert not got
+    other_T = hand_made_minlstm()                     # solves every T, but says it was trained on T = 10
+    other_T.trained_on = {"T": 10, "seed": 0}
+    got, out = _run(capsys, ch10.check_minlstm_experiment, other_T, 0)
+    assert not got and "另一个长度" in out and not numbers_in(out)
+    other_T.trained_on = {"T": 30, "seed": 5}          # the right T, another seed: judged on its test MSE
+    assert _run(capsys, ch10.check_minlstm_experiment, other_T, 0)[0]
     broken = hand_made_minlstm()
     with torch.no_grad():
         broken.head.bias.fill_(float("nan"))

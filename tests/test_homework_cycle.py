@@ -439,6 +439,11 @@ def test_homework_cycle(monkeypatch, capsys):
         # as make hub does: the students' servers import the student edition, the course
         # repository is closed to them (restored at the end of the test)
         edition = base / "edition"
+        # the helpers the edition is made from, kept (root only) to tell later what is secret:
+        # on a shared machine others may edit helpers/ while this test runs
+        snapshot = base / "helpers-snapshot"
+        shutil.copytree(ROOT / "helpers", snapshot / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+        os.chmod(snapshot, 0o700)
         A.student_edition(edition)
         monkeypatch.setenv("SEQHUB_STUDENT_EDITION", str(edition))
         locked = homework.lock_course(ROOT)
@@ -716,13 +721,13 @@ def test_homework_cycle(monkeypatch, capsys):
         teacher("feedback", ASSIGNMENT)
         # what must not reach a student: hidden-test lines and @reference body lines (those that
         # the release, the chapters and the unmarked helpers do not show anyway)
-        public = homework.public_text(course_dir / "release" / ASSIGNMENT) + "\n" + "\n".join(
+        public = homework.public_text(course_dir / "release" / ASSIGNMENT, snapshot / "helpers") + "\n" + "\n".join(
             homework.norm(line) for path in A.chapters()
             for c in A.strip_answers(json.loads(path.read_text(encoding="utf-8")))["cells"]
             for line in A.source_of(c).splitlines())
-        secret = homework.secret_lines([source_nb], ROOT / "helpers", public)
+        secret = homework.secret_lines([source_nb], snapshot / "helpers", public)
         hidden = homework.hidden_lines([source_nb]) & secret
-        in_ch04 = homework.leaked((ROOT / "helpers" / "exercises" / "ch04.py").read_text(encoding="utf-8"), secret)
+        in_ch04 = homework.leaked((snapshot / "helpers" / "exercises" / "ch04.py").read_text(encoding="utf-8"), secret)
         assert hidden and in_ch04, f"nothing to look for: hidden {len(hidden)}, reference lines of ch04 {len(in_ch04)}"
         markers = {r: f"{names[r]} 的作业" for r in roles}
         feedback_files = {}

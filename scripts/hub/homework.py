@@ -390,7 +390,7 @@ class Course:
         hidden tests and without outputs that quote grader code (see sanitize_notebook)."""
         clean = self.dir / "feedback-source"
         secrets_ = secret_lines(self.source_notebooks(assignment), self.lib / "helpers",
-                                public_text(self.dir / "release" / assignment))
+                                public_text(self.dir / "release" / assignment, self.lib / "helpers"))
         scrubbed = 0
         for folder in sorted((self.dir / "autograded").glob(f"*/{assignment}")):
             target = clean / folder.parent.name / assignment
@@ -474,15 +474,15 @@ def reference_lines(helpers: Path) -> set[str]:
     return out
 
 
-def public_text(release: Path) -> str:
+def public_text(release: Path, helpers: Path = ROOT / "helpers") -> str:
     """What the students have anyway: the release's notebooks and the student edition's helpers
-    (stripped), one normalised line each."""
+    (`helpers` stripped), one normalised line each."""
     A = assignments_module()
     lines = []
     for path in sorted(release.glob("*.ipynb")):
         for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
             lines += [norm(x) for x in _cell_source(cell).splitlines()]
-    for path in sorted((ROOT / "helpers").rglob("*.py")):
+    for path in sorted(helpers.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         if path.parent.name == "exercises":
             text = A.strip_references(text, str(path))

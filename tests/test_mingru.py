@@ -1,6 +1,8 @@
 """minGRU / minLSTM: the parallel and log-space modes equal the sequential loop (float64, forward
 and gradients of every parameter, ~1e-10); the sequential loop equals the equations written
 step by step; parameter counts; errors."""
+import math
+
 import pytest
 import torch
 
@@ -177,3 +179,11 @@ def test_modern_timers():
     secs = modern.time_per_step(model, adding_loss, (torch.rand(4, 6, 2), torch.rand(4)), repeat=2)
     assert secs > 0
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())   # timing does not train
+
+
+def test_train_adding_min_records_what_it_trained_on():
+    """chapter 10's experiment checker rejects a model trained on another T by reading this stamp."""
+    from helpers import modern
+    model, history, mse = modern.train_adding_min("minlstm", 5, n_train=64, epochs=1, n_test=32, seed=3,
+                                                  progress=False)
+    assert model.trained_on == {"T": 5, "seed": 3} and math.isfinite(mse)

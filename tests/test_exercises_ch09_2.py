@@ -131,8 +131,11 @@ def setting():
     T = len(temp)
     train_end, val_end = round(0.7 * T), round(0.85 * T)
     scaler = ts.Standardizer(temp[:train_end])
+    z = scaler.transform(torch.as_tensor(temp, dtype=torch.float32))
+    X, Y = ts.make_windows(z[train_end - 14:val_end], 14, 1)          # the notebook's threshold, written out
+    threshold = float(np.quantile(np.abs(((X[:, -1:] - Y)[:, 0] * scaler.std).numpy()), 0.99))
     return {"detector": fe.Persistence(), "series": temp, "start": val_end, "stop": T, "input_len": 14,
-            "scaler": scaler, "threshold": 5.0}
+            "scaler": scaler, "threshold": threshold}
 
 
 def _args(s):
@@ -200,6 +203,21 @@ EXP_ROWS = [(None, True, "未作答"), (0.25, None, "未作答"), (25, True, "�
 def test_spike_experiment_table(capsys, setting, recall, said, must):
     got, out = run_checker(capsys, ch09_2.check_spike_experiment, recall, said, *_args(setting), 0)
     assert_row(got, out, False, must)
+
+
+def test_spike_experiment_changed_threshold_fails_even_with_its_own_recall(capsys, setting):
+    """A threshold moved to make the experiment come out (1e-6 flags everything, 1e9 nothing) must fail,
+    although the recall handed in is what that threshold really gives."""
+    sizes, seed = ch09_2.spike_inputs(0)
+    for thr in (1e-6, 1e9, 0.5 * setting["threshold"], 2 * setting["threshold"], float("nan"), "5"):
+        s = dict(setting, threshold=thr)
+        recall = _measure(s, sizes, seed)[0][1] if isinstance(thr, float) and thr == thr else 0.5
+        for said in (True, False):
+            ok, out = run_checker(capsys, ch09_2.check_spike_experiment, recall, said, *_args(s), 0)
+            assert not ok and "threshold" in out, (thr, out)
+    s = dict(setting, series=setting["series"] + 3.0)             # another series: the threshold no longer matches
+    ok, out = run_checker(capsys, ch09_2.check_spike_experiment, 0.5, True, *_args(s), 0)
+    assert not ok
 
 
 def test_spike_experiment_hostile_detectors(capsys, setting):

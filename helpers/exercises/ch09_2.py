@@ -211,6 +211,21 @@ def _detect(detector, series, start, stop, input_len, scaler, threshold, sizes, 
     return flags, labels
 
 
+def validation_threshold(detector, series, start: int, input_len: int, scaler) -> float:
+    """The chapter's threshold for ``detector``: the 99 % quantile of its one-step |error| (°C) on the
+    validation days [round(0.7·T), start). Not an answer (the notebook prints it); the checker uses it
+    to refuse a threshold that was changed to make the experiment come out some way."""
+    from .. import timeseries as ts
+
+    x = np.asarray(series, dtype=np.float64)
+    train_end = round(0.7 * len(x))
+    z = scaler.transform(torch.as_tensor(x, dtype=torch.float32))
+    X, Y = ts.make_windows(z[train_end - input_len:start], input_len, 1)
+    with torch.no_grad():
+        err = ((detector(X) - Y)[:, 0] * float(scaler.std)).numpy()
+    return float(np.quantile(np.abs(err), 0.99))
+
+
 @reference
 def spike_answers(detector, series, start: int, stop: int, input_len: int, scaler, threshold: float,
                   v: int | None = None) -> dict:
@@ -251,7 +266,15 @@ def check_spike_experiment(answer_recall, answer_lower, detector, series, start,
         return verdict(False, "召回率是一个比例，应在 0 到 1 之间。")
     if not isinstance(detector, torch.nn.Module):
         return verdict(False, f"detector 应是本章训练的检测器（torch 模型），得到 {describe(detector)}。")
-    got = spike_answers(detector, series, start, stop, input_len, scaler, threshold, v)
+    try:
+        thr = float(threshold)
+    except (TypeError, ValueError):
+        return verdict(False, f"threshold 应是本章的阈值（一个数，°C），得到 {describe(threshold)}。")
+    if not np.isfinite(thr) or not close(thr, validation_threshold(detector, series, start, input_len, scaler),
+                                         tol=1e-3 * max(1.0, abs(thr))):
+        return verdict(False, "threshold 不是这个检测器在验证段上 |误差| 的 99% 分位数：用本章算出的 threshold，"
+                              "不要为了实验改它（也不要换 series、scaler 或 input_len）。")
+    got = spike_answers(detector, series, start, stop, input_len, scaler, thr, v)
     tol = 0.0051                                              # the notebook prints two decimals
     if not close(value, got["recall"], tol=tol):
         if close(value, got["precision"], tol=tol):

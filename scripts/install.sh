@@ -55,5 +55,10 @@ else
   "${PIP[@]}" --no-deps -e .
 fi
 
+# numba compiles MiniRocket and sktime's DTW (helpers/baselines.py, chapter 09) on first use: about a
+# minute of CPU. Do it once here; numba's cache=True files land next to sktime's sources in the venv
+# (or in NUMBA_CACHE_DIR if set), so that no chapter run pays for it. Offline, like everything above.
+"$PY" -m helpers.baselines || echo "install: numba warm-up failed; chapter 09's baselines will compile on first use" >&2
+
 # The interface language of this venv's JupyterLab (merged into an existing overrides.json).
 "$PY" scripts/lab_locale.py "$LAB_LOCALE"

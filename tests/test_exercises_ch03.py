@@ -168,6 +168,9 @@ STEP_TABLE = [
     (lambda x, h, U, W, b: torch.sigmoid(x @ U.T + h @ W.T + b), False, "sigmoid"),
     (lambda x, h, U, W, b: torch.tanh(x @ U.T + h @ W.T + b) + 1e-3, False, "数值不对"),
     (lambda x, h, U, W, b: torch.tanh(x @ U.T + h @ W.T + b).half(), True, "一致"),   # float16 precision
+    (lambda x, h, U, W, b: (x @ U.T + h @ W.T + b).half(), False, "激活"),           # mistakes stay mistakes in float16
+    (lambda x, h, U, W, b: torch.tanh(x @ U.T + h @ W + b).half(), False, "W 用反"),
+    (lambda x, h, U, W, b: torch.tanh(x @ U.T + h @ W.T).half(), False, "偏置"),
     (lambda x, h, U, W, b: U @ x, False, "运行出错"),
     (lambda x, h, U, W, b: h[:, :3], False, "形状"),
     (lambda x, h, U, W, b: torch.full_like(h, float("inf")), False, "inf"),

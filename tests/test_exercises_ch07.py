@@ -52,6 +52,14 @@ ATTENTION_ROWS = [
     (by_hand, True, OK_MARK, None),
     (lambda Q, K, V: good_attention(Q.float(), K.float(), V.float()), True, OK_MARK, None),
     (lambda Q, K, V: torch.softmax(Q @ K.T, dim=-1) @ V, False, "忘了缩放", None),
+    # in half precision the right answer passes and every wrong scaling is still named (a 20 %
+    # tolerance for float16 once let them through)
+    (lambda Q, K, V: good_attention(Q, K, V).half(), True, OK_MARK, None),
+    (lambda Q, K, V: good_attention(Q.half(), K.half(), V.half()), True, OK_MARK, None),
+    (lambda Q, K, V: (torch.softmax(Q @ K.T, dim=-1) @ V).half(), False, "忘了缩放", OK_MARK),
+    (lambda Q, K, V: (torch.softmax(Q @ K.T / Q.shape[-1], dim=-1) @ V).half(), False, "平方根", OK_MARK),
+    (lambda Q, K, V: (torch.softmax(Q @ K.T / V.shape[-1] ** 0.5, dim=-1) @ V).half(), False, "d_v", OK_MARK),
+    (lambda Q, K, V: (torch.softmax(Q @ K.T / V.shape[-1] ** 0.5, dim=-1) @ V).bfloat16(), False, "d_v", OK_MARK),
     (lambda Q, K, V: torch.softmax(Q @ K.T / Q.shape[-1], dim=-1) @ V, False, "平方根", None),
     (lambda Q, K, V: torch.softmax(Q @ K.T / V.shape[-1] ** 0.5, dim=-1) @ V, False, "d_v", None),
     (lambda Q, K, V: torch.softmax(Q @ K.T / Q.shape[-1] ** 0.5, dim=0) @ V, False, "softmax 做错了维度", None),

@@ -195,8 +195,8 @@ def check_decay_step(step, v: int | None = None):
     for name, out in wrong.items():
         if close(ys, out, dtype=precision):
             return verdict(False, hints[name] + "。")
-    return verdict(False, "输出与带衰减的线性注意力不一致：S 和 z 先乘 γ 再加上这一步的 φ(k_t) v_tᵀ 和 φ(k_t)，"
-                          "然后 y_t = φ(q_t) 乘 S_t 除以 φ(q_t)·z_t。")
+    return verdict(False, "输出与带衰减的线性注意力不一致。先令 γ = 1，和 §1 的循环形式逐步比较；"
+                          "再对照 §2 的更新式，逐项检查状态、分母和输出各用了哪一步的量。")
 
 
 # ----------------------------------------------------------------------------- exercise 3

@@ -186,7 +186,9 @@ def main(argv: list[str]) -> None:
     if os.environ.get("SEQGRADE_SHARED_TMP") != "1":
         hide = [h for h in os.environ.get("SEQGRADE_HIDE", "").split(os.pathsep) if h]
         try:
-            private_mounts(world_writable_dirs(hide), keep=[sandbox, helpers])
+            # the course's venv too: a course cloned under /tmp (as CI may) would otherwise lose
+            # the very python this kernel runs (only packages are in it; PYTHONPATH is the helpers copy)
+            private_mounts(world_writable_dirs(hide), keep=[sandbox, helpers, Path(sys.prefix)])
         except OSError as exc:
             fail(f"cannot give the grading kernel private /tmp and exchange folders ({exc}); "
                  "SEQGRADE_SHARED_TMP=1 grades without them (a submission could then leave a copy "

@@ -145,6 +145,9 @@ def test_secret_lines_leave_out_what_students_have():
     secret = H.secret_lines([nb], ROOT / "helpers", public)
     assert "for B, H in ((1, 3), (4, 7)):" not in secret
     assert "assert ANSWER(B, H) == 42, '隐藏测试：不对'" in secret
+    # inside a longer public line (the same code with more after it) it is no secret either
+    longer = H.norm("for B, H in ((1, 3), (4, 7)):  # the sizes, shown in the chapter")
+    assert "for B, H in ((1, 3), (4, 7)):" not in H.secret_lines([nb], ROOT / "helpers", longer)
 
 
 def test_lock_course_closes_everything_but_the_venv(tmp_path):

@@ -261,23 +261,6 @@ def check_clipped_grad(answer, v=None):
                           "（只在总范数超过 max_norm 时才缩小）。")
 
 
-def check_clip_factor(answer, grad_norm: float = 250.0, max_norm: float = 5.0):
-    """Kept for older notebooks: the single clipping factor min(1, max_norm / ‖g‖)."""
-    if unanswered(answer):
-        return quiet_false()
-    value = read_number(answer, "裁剪因子")
-    if value is None:
-        return quiet_false()
-    right = min(1.0, max_norm / grad_norm)
-    if abs(value - right) < 1e-3 * right:
-        return verdict(True, f"所有分量乘以 max_norm/‖g‖ = {right:g}：方向不变，长度变成 {max_norm:g}。")
-    if abs(value - grad_norm / max_norm) < 1e-6 * grad_norm:
-        return verdict(False, "倒过来了：是缩小，因子是 max_norm / ‖g‖。")
-    if abs(value - max_norm) < 1e-9:
-        return verdict(False, f"{max_norm:g} 是裁剪后的范数，不是乘的因子。")
-    return verdict(False, "clip_grad_norm_ 在 ‖g‖ > max_norm 时把整个梯度乘以 max_norm / ‖g‖。")
-
-
 # ----------------------------------------------------------------------------- exercise 4 (experiment)
 REASONS = {
     "A": "ρ(W) < 1：Wⁿ 的长期增长率是谱半径 ρ；σ_max > 1 只是一步能拉长的最大倍数（上界）",

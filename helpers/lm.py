@@ -81,20 +81,16 @@ def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
-def _char_vocab(text: str, max_size: int) -> tuple[Vocab, np.ndarray]:
-    """``Vocab(text's characters, max_size=max_size)`` (most frequent first, ties by first
-    appearance) counted with numpy instead of a Python loop over 1.5 million characters, and a
-    table code point -> id for :func:`_char_ids`. tests/test_lm.py checks it equals Vocab's."""
+def _char_vocab(text: str, max_size: int) -> tuple[Vocab, dict]:
+    """``Vocab(text's characters, max_size=max_size)``, the characters counted with numpy instead
+    of a Python loop over 1.5 million characters, and a map code point -> id for
+    :func:`_char_ids`. tests/test_lm.py checks it equals Vocab's."""
     if max_size < 3:
         raise ValueError(f"max_vocab must be an int >= 3 (two specials + one character), got {max_size!r}")
     points, first, counts = np.unique(_code_points(text), return_index=True, return_counts=True)
-    order = np.lexsort((first, -counts))                       # by count, descending; ties: first seen
-    chars = [chr(c) for c in points[order]]
-    kept = [c for c in chars if c not in (Vocab.PAD, Vocab.UNK)][: max_size - 2]
-    vocab = Vocab.__new__(Vocab)
-    vocab.itos = [Vocab.PAD, Vocab.UNK] + kept
-    vocab.stoi = {t: i for i, t in enumerate(vocab.itos)}
-    vocab.counts = Counter({chr(p): int(n) for p, n in zip(points[np.argsort(first)], counts[np.argsort(first)])})
+    seen = np.argsort(first)                                   # the characters in order of first appearance
+    vocab = Vocab.from_counts(Counter({chr(p): int(n) for p, n in zip(points[seen], counts[seen])}),
+                              max_size=max_size)
     lookup = {ord(c): i for i, c in enumerate(vocab.itos) if len(c) == 1}
     return vocab, lookup
 

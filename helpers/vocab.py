@@ -11,6 +11,13 @@ from collections import Counter
 from typing import Iterable, Sequence
 
 
+def _check_sizes(min_freq, max_size) -> None:
+    if not isinstance(min_freq, int) or min_freq < 1:
+        raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
+    if max_size is not None and (not isinstance(max_size, int) or max_size < 3):
+        raise ValueError(f"max_size must be None or an int >= 3 (two specials + one token), got {max_size!r}")
+
+
 class Vocab:
     """Token <-> index map. Index 0 is ``<pad>``, 1 is ``<unk>`` (unknown tokens map to it)."""
 
@@ -20,18 +27,26 @@ class Vocab:
         if isinstance(sequences, str):
             raise TypeError("sequences must be an iterable of token sequences (e.g. a list of word lists), "
                             "got a single str")
-        if not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 3):
-            raise ValueError(f"max_size must be None or an int >= 3 (two specials + one token), got {max_size!r}")
-        counts: Counter = Counter()
-        first_seen: dict[str, int] = {}
+        _check_sizes(min_freq, max_size)
+        counts: Counter = Counter()                 # insertion order = order of first appearance
         for seq in sequences:
             for tok in seq:
                 counts[tok] += 1
-                first_seen.setdefault(tok, len(first_seen))
+        self._index(counts, min_freq, max_size)
+
+    @classmethod
+    def from_counts(cls, counts: Counter, min_freq: int = 1, max_size: int | None = None) -> "Vocab":
+        """The vocabulary of tokens counted elsewhere (e.g. with numpy). ``counts`` must list the
+        tokens in order of first appearance, as a Counter filled while reading does: that order
+        breaks ties between equally frequent tokens."""
+        _check_sizes(min_freq, max_size)
+        vocab = cls.__new__(cls)
+        vocab._index(Counter(counts), min_freq, max_size)
+        return vocab
+
+    def _index(self, counts: Counter, min_freq: int, max_size: int | None) -> None:
         tokens = [t for t in counts if counts[t] >= min_freq and t not in (self.PAD, self.UNK)]
-        tokens.sort(key=lambda t: (-counts[t], first_seen[t]))
+        tokens.sort(key=lambda t: -counts[t])       # stable: ties keep the order of first appearance
         if max_size is not None:
             tokens = tokens[: max_size - 2]
         self.itos = [self.PAD, self.UNK] + tokens

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from helpers import data
@@ -70,3 +71,16 @@ def test_vocab_basics():
     assert v.itos == ["<pad>", "<unk>", "a", "b", "c"]
     assert v.encode(["a", "zzz"]) == [2, 1] and v.decode([2, 3]) == ["a", "b"]
     assert len(Vocab([["a", "b", "a"]], min_freq=2)) == 3
+
+
+def test_vocab_from_counts_equals_counting_the_sequences():
+    from collections import Counter
+    seqs = [["b", "a", "c", "a"], ["c", "b", "d"], ["<unk>", "e"]]     # b, a, c tie at 2: first seen wins
+    counts = Counter(t for s in seqs for t in s)
+    for kw in ({}, {"max_size": 4}, {"min_freq": 2}):
+        v, w = Vocab(seqs, **kw), Vocab.from_counts(counts, **kw)
+        assert v.itos == w.itos and v.stoi == w.stoi and v.counts == w.counts
+    assert Vocab(seqs).itos[2:5] == ["b", "a", "c"]
+    for bad in ({"max_size": 2}, {"min_freq": 0}):
+        with pytest.raises(ValueError):
+            Vocab.from_counts(counts, **bad)

@@ -12,7 +12,7 @@ Each checker prints one verdict line and returns a :class:`~helpers.exercises._c
    student's validation windows (``bits_inputs(corpus)``; variant 0: §3's x_val, y_val); the
    checker evaluates the model on those windows itself.
 4. ``check_context_experiment(answer, model, corpus)`` (experiment): the student's perplexities of
-   the trained LSTM at the first position of each window and at positions 16..T-1, on the
+   the trained LSTM at the first position of each window and at its last position (31), on the
    student's 2,000 windows (``context_inputs(corpus)``); the checker measures the same windows
    itself and asks for the conclusion an untrained model does not show.
 

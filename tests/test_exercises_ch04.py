@@ -375,13 +375,41 @@ def test_vanish_experiment_messages_hand_back_nothing(capsys):
                 > 1, (answer, x)
 
 
-@pytest.mark.parametrize("v", VARIANTS)
-def test_experiment_reference_answers_pass_every_variant(v, capsys):
-    seed = ch04.experiment_seed(v)
-    for settings, reason in ((A, "A"), (B, "B")):
-        d = explorer_data(("rnn",), seed=seed, **settings)["rnn"]
-        assert _run(ch04.check_vanish_experiment, {**settings, "grad_norm": d["ratio"], "reason": reason},
-                    capsys, v=v)[0]
+def _reference_cell() -> str:
+    """The notebook's reference cell of exercise 4 (the one the hub's Oracle runs per student)."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "04_bptt.ipynb").read_text(encoding="utf-8"))
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    found = [c for c in cells if c.startswith("# 参考答案") and "check_vanish_experiment(answer_A)" in c]
+    assert len(found) == 1, "the reference cell of exercise 4 is not found once"
+    return found[0]
+
+
+def _run_reference(v, capsys, cell=None):
+    """Run the notebook's reference cell as variant ``v``; the answers it checks (A, B)."""
+    import functools
+
+    ns = {"explorer_data": explorer_data, "seed": ch04.experiment_seed(v),
+          "check_vanish_experiment": functools.partial(ch04.check_vanish_experiment, v=v)}
+    exec(cell or _reference_cell(), ns)
+    capsys.readouterr()
+    return ns["answer_A"], ns["answer_B"]
+
+
+def test_experiment_reference_cell_passes_every_variant(capsys):
+    """The CI of stop 27 failed because the notebook's fixed settings (σ_max = 1.5 for reason A)
+    had ρ ≥ 1 for about 3 % of the variants (one of the hub test's 20 random identities hit one).
+    The reference cell now adjusts its settings as a student would; it must pass for every
+    variant. All 9973 pass (the search alone, 55 s; measured when the cell was written); the test
+    runs the cell and its checks on every 25th variant (about 5 s) plus the 13 that failed before."""
+    from helpers.exercises._core import VARIANTS as COUNT
+
+    cell = _reference_cell()
+    before = [31, 68, 76, 81, 82, 119, 144, 187, 201, 222, 283, 324, 377]
+    for v in sorted(set(range(0, COUNT + 1, 25)) | set(before)):
+        _run_reference(v, capsys, cell)         # its asserts are the checker's verdicts
 
 
 def test_experiment_variants_differ_and_classmates_measurements_fail(capsys):
@@ -399,8 +427,8 @@ def test_experiment_variants_differ_and_classmates_measurements_fail(capsys):
 def test_experiment_reference_answers_hold_for_every_offset(offset, monkeypatch, capsys):
     """The checker recomputes with the student's seed offset: the notebook's answers must pass on each."""
     monkeypatch.setenv("SEQCOURSE_SEED", str(offset))
-    assert _run(ch04.check_vanish_experiment, _exp(A, "A"), capsys)[0]
-    assert _run(ch04.check_vanish_experiment, _exp(B, "B"), capsys)[0]
+    for v in (0, 31, 377):
+        _run_reference(v, capsys)
 
 
 def test_student_edition_checkers_say_graded_later(monkeypatch, capsys):

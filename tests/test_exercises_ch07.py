@@ -84,6 +84,13 @@ def test_check_attention(capsys, fn, ok, must, must_not):
         assert code not in out, out
 
 
+@pytest.mark.parametrize("checker", (ch07.check_attention, ch07.check_causal_mask))
+@pytest.mark.parametrize("answer", HOSTILE, ids=range(len(HOSTILE)))
+def test_function_checkers_hostile(capsys, checker, answer):
+    """The shared hostile list (a bare lambda, print, a tensor, ...): rejected, never raised."""
+    assert_rejects_hostile(capsys, checker, answer)
+
+
 # ----------------------------------------------------------------------------- exercise 2
 MASK_ROWS = [
     (lambda T: torch.ones(T, T, dtype=torch.bool).triu(1), True, OK_MARK),

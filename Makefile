@@ -79,11 +79,16 @@ lab: install
 # make test: the book and the slides are built first (one offline execution of every chapter, which
 # their tests then check), then every test file on both cores (a notebook's nbval cells stay on one
 # worker), then every notebook under 5 seed offsets and 2 threads (make robust).
+# Each phase's time is printed when it ends and all of them at the end (scripts/phase.sh).
+MAKE_START := $(shell date +%s.%N)
 test: install hub-install $(BOOK_STAMP) assets $(TEST_WHEELS)
-	bash scripts/offline.sh $(PY) scripts/build_book.py
-	bash scripts/offline.sh $(PY) scripts/build_slides.py
-	bash scripts/offline.sh $(PY) -m pytest -rs -n 2 --dist loadfile tests notebooks --nbval-lax --nbval-current-env
-	bash scripts/offline.sh $(PY) scripts/robust.py
+	@bash scripts/phase.sh start
+	@bash scripts/phase.sh "setup (venv, hub, assets, wheels)" $(MAKE_START)
+	bash scripts/phase.sh book -- bash scripts/offline.sh $(PY) scripts/build_book.py
+	bash scripts/phase.sh slides -- bash scripts/offline.sh $(PY) scripts/build_slides.py
+	bash scripts/phase.sh "pytest (tests, notebooks)" -- bash scripts/offline.sh $(PY) -m pytest -rs -n 2 --dist loadfile tests notebooks --nbval-lax --nbval-current-env
+	bash scripts/phase.sh "robust (seed offsets, threads)" -- bash scripts/offline.sh $(PY) scripts/robust.py
+	@bash scripts/phase.sh summary
 
 unit: install
 	$(PY) -m pytest -rs tests

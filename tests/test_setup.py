@@ -100,3 +100,28 @@ def test_lab_command_binds_loopback_and_requires_token():
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_make_test_prints_its_phase_times(tmp_path):
+    """scripts/phase.sh (make test's phases): each phase's time and exit status when it ends, the
+    table at the end; a failed phase keeps its exit status and still prints the table."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(root / "scripts" / "phase.sh", tmp_path / "scripts" / "phase.sh")
+    run = lambda *a: subprocess.run(["bash", str(tmp_path / "scripts" / "phase.sh"), *a],
+                                    capture_output=True, text=True, timeout=60)
+    assert run("start").returncode == 0
+    ok = run("nap", "--", "sleep", "0.3")
+    assert ok.returncode == 0 and "== phase nap: 0." in ok.stdout, ok.stdout
+    bad = run("broken", "--", "bash", "-c", "exit 3")
+    assert bad.returncode == 3 and "exit 3" in bad.stdout and "phase times" in bad.stdout, bad.stdout
+    table = run("summary").stdout
+    assert "nap" in table and "broken" in table and "total" in table, table
+    makefile = (root / "Makefile").read_text()
+    recipe = makefile[makefile.index("\ntest:"):].split("\n\n")[0]
+    for phase in ("book --", "slides --", "pytest", "robust", "phase.sh summary"):
+        assert phase in recipe, phase

@@ -169,7 +169,7 @@ FIT = {"test_accuracy": 0.8, "train_loss": 0.01, "test_loss": 0.5}
     (0.775, _model(), [3, 4, 5], FIT, False, "不一致"),          # one test case off
     (0.9, _model(), [3, 4, 5], FIT, False, "不一致"),            # a made-up number
     (80, _model(), [3, 4, 5], FIT, False, "百分数"),
-    (-0.1, _model(), [3, 4, 5], FIT, False, "0 到 1"),
+    (-0.1, _model(), [3, 4, 5], FIT, False, "百分之百"),
     (0.5, _model(), [3, 4, 5], dict(FIT, test_accuracy=0.5), False, "未训练"),
     (0.575, _model(), [3, 4, 5], dict(FIT, test_accuracy=0.575), False, "未训练"),
     (1.0, _model(), [3, 4, 5], dict(FIT, test_accuracy=1.0, train_loss=0.4, test_loss=0.01), False, "测试集上训练"),

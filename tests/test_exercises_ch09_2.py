@@ -84,7 +84,7 @@ PR_ROWS = [
     ((0.6, 0.6), False, "召回率不对", "精确率不对"),
     ((0.5, 0.75), False, "精确率不对", "召回率不对"),
     ((0.3, 0.3), False, "精确率不对", "弄反"),
-    ((1.5, 0.2), False, "0 到 1", "弄反"),
+    ((1.5, 0.2), False, "百分之百", "弄反"),
     ((0.6,), False, "两个数", None),
     (0.6, False, "两个数", None),
     ("0.5, 0.5", False, "两个数", None),
@@ -123,19 +123,47 @@ def test_precision_recall_variants_differ_and_copying_fails(capsys):
 
 
 # ----------------------------------------------------------------------------- exercise 3 (experiment)
-@pytest.fixture(scope="module")
-def setting():
-    """The chapter's series and split, with a detector that needs no training: persistence (x̂_t = x_{t−1})."""
+def _chapter_split():
     days, weather = data.load_seattle_weather()
     temp = (weather["temp_max"] + weather["temp_min"]) / 2
     T = len(temp)
     train_end, val_end = round(0.7 * T), round(0.85 * T)
     scaler = ts.Standardizer(temp[:train_end])
     z = scaler.transform(torch.as_tensor(temp, dtype=torch.float32))
-    X, Y = ts.make_windows(z[train_end - 14:val_end], 14, 1)          # the notebook's threshold, written out
-    threshold = float(np.quantile(np.abs(((X[:, -1:] - Y)[:, 0] * scaler.std).numpy()), 0.99))
-    return {"detector": fe.Persistence(), "series": temp, "start": val_end, "stop": T, "input_len": 14,
-            "scaler": scaler, "threshold": threshold}
+    return temp, T, train_end, val_end, scaler, z
+
+
+def _threshold(detector, z, train_end, val_end, scaler):
+    """The notebook's threshold, written out: the 99 % quantile of |one-step error| (°C) on validation."""
+    X, Y = ts.make_windows(z[train_end - 14:val_end], 14, 1)
+    with torch.no_grad():
+        return float(np.quantile(np.abs(((detector(X) - Y)[:, 0] * scaler.std).numpy()), 0.99))
+
+
+def _detector(seed, epochs):
+    """The chapter's detector (GRU 16, residual), trained as §2 trains it for ``epochs`` (0: untrained)."""
+    from helpers.env import set_seed
+    from helpers.train import fit
+
+    temp, T, train_end, val_end, scaler, z = _chapter_split()
+    X_tr, Y_tr = ts.make_windows(z[:train_end], 14, 1)
+    X_val, Y_val = ts.make_windows(z[train_end - 14:val_end], 14, 1)
+    set_seed(seed)
+    model = ts.GRUForecaster(hidden_size=16, n_out=1, residual=True)
+    if epochs:
+        loss = lambda m, X, Y: torch.nn.functional.mse_loss(m.forward_all(X)[..., 0], ts.one_step_targets(X, Y))
+        keep = ts.KeepBest(lambda m: float(torch.nn.functional.mse_loss(m(X_val), Y_val)))
+        fit(model, loss, (X_tr, Y_tr), epochs=epochs, batch_size=64, lr=1e-2, eval_fn=keep, progress=False)
+        keep.restore(model)
+    model.eval()
+    return {"detector": model, "series": temp, "start": val_end, "stop": T, "input_len": 14,
+            "scaler": scaler, "threshold": _threshold(model, z, train_end, val_end, scaler)}
+
+
+@pytest.fixture(scope="module")
+def setting():
+    """The chapter's series and split, with the chapter's detector really trained (15 epochs, ~1 s)."""
+    return _detector(0, 15)
 
 
 def _args(s):
@@ -195,8 +223,8 @@ def test_spike_experiment_copying_another_variant_fails(capsys, setting):
             assert not run_checker(capsys, ch09_2.check_spike_experiment, recalls[a], said, *_args(setting), b)[0]
 
 
-EXP_ROWS = [(None, True, "未作答"), (0.25, None, "未作答"), (25, True, "百分数"), (1.5e3, True, "0 到 1"),
-            (-0.25, True, "0 到 1"), ("abc", True, "应是一个数"), (0.25, "yes", "召回率变低了吗")]
+EXP_ROWS = [(None, True, "未作答"), (0.25, None, "未作答"), (25, True, "百分数"), (1.5e3, True, "百分之百"),
+            (-0.25, True, "百分之百"), ("abc", True, "应是一个数"), (0.25, "yes", "召回率变低了吗")]
 
 
 @pytest.mark.parametrize("recall, said, must", EXP_ROWS)
@@ -218,6 +246,22 @@ def test_spike_experiment_changed_threshold_fails_even_with_its_own_recall(capsy
     s = dict(setting, series=setting["series"] + 3.0)             # another series: the threshold no longer matches
     ok, out = run_checker(capsys, ch09_2.check_spike_experiment, 0.5, True, *_args(s), 0)
     assert not ok
+
+
+@pytest.mark.parametrize("seed", (0, 1))
+def test_spike_experiment_untrained_or_naive_detector_fails_with_its_own_numbers(capsys, seed):
+    """An untrained detector (seed 1's is the closest to the naive forecast of the seeds measured)
+    and the naive forecast itself, each with its own threshold and the recall it really gives: the
+    numbers are consistent, the detector is not the chapter's."""
+    sizes, inj = ch09_2.spike_inputs(0)
+    temp, T, train_end, val_end, scaler, z = _chapter_split()
+    naive = {"detector": fe.Persistence(), "series": temp, "start": val_end, "stop": T, "input_len": 14,
+             "scaler": scaler, "threshold": _threshold(fe.Persistence(), z, train_end, val_end, scaler)}
+    for s in (_detector(seed, 0), naive):
+        recall = _measure(s, sizes, inj)[0][1]
+        for said in (True, False):
+            ok, out = run_checker(capsys, ch09_2.check_spike_experiment, recall, said, *_args(s), 0)
+            assert not ok and "没有训练好" in out, out
 
 
 def test_spike_experiment_hostile_detectors(capsys, setting):

@@ -254,7 +254,7 @@ def check_long_numbers(answer, models, src_vocab, tgt_vocab, v: int | None = Non
     if attn is None:
         return quiet_false()
     if max(plain, attn) > 1.0:
-        return verdict(False, "正确率请写成 0 到 1 之间的比例，不是百分数，也不是个数。")
+        return verdict(False, "正确率请写成比例（小数），不是百分数，也不是个数。")
     if min(plain, attn) < 0:
         return verdict(False, "正确率不能是负数。")
     if not isinstance(models, dict) or any(k not in models for k in MODEL_NAMES):

@@ -233,8 +233,8 @@ def check_channel_experiment(answer, model, channels, v=None) -> Verdict:
         return quiet_false()
     if not 0 <= value <= 1:
         if 1 < value <= 100:
-            return verdict(False, "正确率请写成 0 到 1 之间的比例（例如 0.85），不是百分数。")
-        return verdict(False, "正确率应是 0 到 1 之间的比例。")
+            return verdict(False, "正确率请写成比例（小数），不是百分数。")
+        return verdict(False, "正确率是一个比例：不会是负数，也不会超过百分之百。")
     chans = _channels(channels)
     if chans is None:
         return verdict(False, f"channels 应是 0..5 中不重复的通道号组成的列表，得到 {describe(channels)}。")

@@ -297,7 +297,7 @@ def check_half_hidden(model, f1_change, full_model, texts, gold, vocab, v: int |
         if abs(change + measured) <= F1_TOL:
             return verdict(False, "符号反了：变化 = F1(减半) − F1(原来)。")
         if abs(change / 100 - measured) <= F1_TOL:
-            return verdict(False, "这像是百分点；请给小数（例如 -0.004，不是 -0.4）。")
+            return verdict(False, "这像是百分点；请给小数形式的变化（百分点除以一百）。")
         if abs(change - f1_half) <= F1_TOL:
             return verdict(False, "这是减半模型的 F1 本身；题目要的是变化量 F1(减半) − F1(原来)。")
         if abs(change - f1_full) <= F1_TOL:

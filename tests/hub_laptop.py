@@ -103,9 +103,48 @@ def session(spec: dict) -> dict:
             f"nbg('submit', {spec['assignment']!r})\n")
         reply, text = kernel.run(code, limit=240)
         out["nbgrader"] = {"status": reply["status"], "stdout": text}
+        out["hostile"] = hostile_review(student, teacher, name, kernel)
+        # nothing changed: the student is still approved, their server still runs
+        out["hostile"]["still_approved"] = Client(base, verify=verify).login(name, pw)
+        out["hostile"]["server_still_up"] = student.server("GET", "status").status_code == 200
     finally:
         kernel.close()
     return out
+
+
+HOSTILE_MARK = "seq-hostile-7c1e"
+
+
+def hostile_review(student, teacher, name, kernel) -> dict:
+    """The student writes a notebook whose markdown image un-approves the teacher's own account
+    and whose output script would delete a server and change a password; the teacher then tries
+    every way of opening it in the student's server (the admin page's "access server" link, the
+    lab, the file, the contents API). Returns what the teacher got back."""
+    code = (
+        "import json\n"
+        f"img = '<img src=\\'/hub/authorize/{name}\\'> {HOSTILE_MARK}'\n"
+        f"js = ('<script>fetch(\\'/hub/api/users/{name}/server\\', {{method: \\'DELETE\\'}});'\n"
+        "      'fetch(\\'/hub/change-password\\', {method: \\'POST\\'})</script>')\n"
+        "nb = {'nbformat': 4, 'nbformat_minor': 5, 'metadata': {}, 'cells': [\n"
+        "    {'cell_type': 'markdown', 'id': 'a', 'metadata': {}, 'source': img},\n"
+        "    {'cell_type': 'code', 'id': 'b', 'metadata': {}, 'execution_count': 1, 'source': '',\n"
+        "     'outputs': [{'output_type': 'display_data', 'metadata': {}, 'data': {'text/html': js}}]}]}\n"
+        "json.dump(nb, open('hostile.ipynb', 'w'))\n"
+        "print('written')\n")
+    reply, text = kernel.run(code)
+    seen = {"written": "written" in text}
+    tries = {"server": f"/user/{name}/", "lab": f"/user/{name}/lab/tree/hostile.ipynb",
+             "file": f"/user/{name}/files/hostile.ipynb", "raw": f"/user/{name}/api/contents/hostile.ipynb"}
+    seen["teacher"] = {}
+    for key, path in tries.items():
+        r = teacher.get(path)                       # a browser: every redirect followed
+        seen["teacher"][key] = {"status": r.status_code, "url": r.url, "marked": HOSTILE_MARK in r.text}
+    r = teacher.get("/hub/admin")
+    seen["admin_page"] = r.status_code
+    # the student still sees their own notebook (the attempt is really there to be refused)
+    r = student.server("GET", "contents/hostile.ipynb")
+    seen["student_sees_it"] = r.status_code == 200 and HOSTILE_MARK in r.text
+    return seen
 
 
 def main(argv: list[str]) -> int:

@@ -132,6 +132,12 @@ def temp_dir(prefix: str):
         subprocess.run(["rm", "-rf", str(path)], check=False)
 
 
+def _utf8_unless_declared(r, *args, **kwargs):
+    if "charset=" not in r.headers.get("Content-Type", ""):
+        r.encoding = "utf-8"
+    return r
+
+
 # ------------------------------------------------------------------------------------------
 # the client: what a browser (login / sign-up forms) and JupyterLab (REST + websocket) send
 # ------------------------------------------------------------------------------------------
@@ -143,6 +149,9 @@ class Client:
         # certificate this client was told to trust
         self.http = requests.Session()
         self.http.verify, self.http.trust_env = verify, False
+        # the hub's pages declare UTF-8 in a <meta> tag, not in Content-Type: read them as the
+        # browser does (requests would guess ISO-8859-1 and garble the Chinese)
+        self.http.hooks["response"].append(_utf8_unless_declared)
         self.bare = requests.Session()          # token requests, without the login cookie
         self.bare.verify, self.bare.trust_env = verify, False
         self.name, self.token = "", ""
@@ -164,6 +173,7 @@ class Client:
             self.name = name
         self.last_text = r.text
         self.last_status = r.status_code
+        self.last_location = r.headers.get("Location", "")
         return ok
 
     def signup(self, name: str, password: str, confirm: str | None = None) -> str:

@@ -34,7 +34,10 @@ What it proves:
 - as a student's system user (runuser), no file readable anywhere on the machine holds a line of a
   hidden test or of a @reference body (tests/readscan.py: course files, helpers, build output,
   exchange, feedback, git objects);
-- the class report (homework.py report) and the CSV export have every student.
+- the class report (homework.py report) and the CSV export have every student;
+- what a student meets in JupyterLab: nbgrader's teacher panels (formgrader, course list,
+  "Create Assignment") are disabled in the page config and the formgrader is not served, the
+  Assignment List and Validate are not; a terminal opens and runs bash as the student.
 Needs root (temporary users), the hub packages and nbgrader; in CI (CI=true) a missing piece is a
 failure, elsewhere a skip. SEQHW_TEST_CELL_TIMEOUT (default 30 s) is the per-cell time limit the
 assignment is built with for the test.
@@ -370,6 +373,50 @@ def wait_for_server(s, limit: float = 900) -> None:
     raise AssertionError(f"{s.name}'s server did not start within {limit:.0f} s")
 
 
+def student_lab(s) -> dict:
+    """The page config of s's JupyterLab (what /user/<name>/lab hands the browser)."""
+    r = s.api("GET", f"/user/{s.name}/lab", timeout=120)
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                  r.text, re.S)
+    assert m, r.text[:500]
+    return json.loads(m.group(1))
+
+
+def terminal_says(s, command: str, expect: str, limit: float = 60) -> str:
+    """Open a terminal in s's server as JupyterLab's Terminal does (REST, then terminado's
+    websocket), type `command`, return what it printed once `expect` appears; closed afterwards.
+    A terminal whose shell exits (nologin) disconnects at once: the output says so."""
+    import websocket
+    r = s.api("POST", f"/user/{s.name}/api/terminals", json={})
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    term = r.json()["name"]
+    out, t0 = "", time.monotonic()
+    ws = websocket.create_connection(
+        s.base.replace("http://", "ws://") + f"/user/{s.name}/terminals/websocket/{term}",
+        header=[f"Authorization: token {s.token}"], timeout=5)
+    try:
+        ws.send(json.dumps(["stdin", command + "\r"]))
+        while expect not in out and time.monotonic() - t0 < limit:
+            try:
+                frame = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            if not frame:
+                break
+            msg = json.loads(frame)
+            if msg[0] == "stdout":
+                out += msg[1]
+            elif msg[0] == "disconnect":
+                out += f"[terminal disconnected: {msg}]"
+                break
+    finally:
+        ws.close()
+        s.api("DELETE", f"/user/{s.name}/api/terminals/{term}", timeout=30)
+    assert expect in out, f"{s.name}'s terminal: {out[-500:]!r}"
+    return out
+
+
 def join_other_x(accounts):
     """Another hub test already lets other users pass the folders on the way to the venv's Python
     (scripts/hub/students.py other_x_granted, a flock'd record): hold the lock shared like it does,
@@ -400,6 +447,7 @@ def test_homework_cycle(monkeypatch, capsys):
     import loadtest  # noqa: E402  (scripts/hub/loadtest.py: users, hub, students over HTTP)
     import students as accounts  # noqa: E402
     import homework  # noqa: E402  (scripts/hub/homework.py: lock_course, secret lines)
+    import classroom  # noqa: E402  (scripts/hub/classroom.py: the students' Jupyter settings)
     A = homework.assignments_module()
 
     t_start, wall_start = time.monotonic(), time.time()
@@ -531,6 +579,20 @@ def test_homework_cycle(monkeypatch, capsys):
         for s in students.values():
             wait_for_server(s)
         say("the 4 students' servers are ready")
+        # what a student meets in JupyterLab: nbgrader's student side only, a terminal that works
+        s = students["blank"]
+        page = student_lab(s)
+        off = page["disabledExtensions"]          # (the page lists them; the config file maps them)
+        off = {name for name, yes in off.items() if yes} if isinstance(off, dict) else set(off)
+        assert set(classroom.TEACHER_LAB_PLUGINS) <= off, off
+        assert not set(classroom.STUDENT_LAB_PLUGINS) & off, off
+        assert s.api("GET", f"/user/{s.name}/formgrader", timeout=60).status_code == 404
+        assert page["terminalsAvailable"] is True
+        out = terminal_says(s, "echo seq-$((6*7)) $(id -un) $0", f"seq-42 {s.name} ")
+        shell = re.search(rf"seq-42 {s.name} (\S+)", out).group(1)
+        assert shell == classroom.TERMINAL_SHELL, out
+        say(f"{s.name}'s JupyterLab: {', '.join(sorted(off))} disabled, no /formgrader; a terminal "
+            f"runs {shell} as {s.name}")
         # the independent checker's verdicts on the four submissions (before the timed autograde)
         oracle.ask({"correct": (subs["correct"], names["correct"]),
                     "wrong": (subs["wrong"], names["wrong"]),

@@ -77,6 +77,48 @@ def test_hub_config_is_loopback_only_with_no_default_password():
     assert "SEQHUB_PASSWORD:-}" in start and "exit 2" in start
 
 
+def test_students_jupyter_settings(tmp_path):
+    """What every student's server gets (scripts/hub/classroom.py; the hub passes the folder as
+    JUPYTER_CONFIG_PATH), as Jupyter itself reads it: nbgrader's teacher side off (the formgrader,
+    course-list and "Create Assignment" lab plugins; the formgrader and course-list server
+    extensions), the student side on (Assignment List, Validate), and a terminal that runs bash
+    instead of the students' nologin shell. The plugin ids are the installed nbgrader's."""
+    need_hub()
+    sys.path.insert(0, str(HUB))
+    try:
+        import classroom
+    finally:
+        sys.path.remove(str(HUB))
+    folder = classroom.write_student_config(tmp_path / "students")
+    assert classroom.write_student_config(folder) == folder          # idempotent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+    env.update(JUPYTER_CONFIG_PATH=str(folder), HOME=str(tmp_path / "home"))  # (no ~/.jupyter)
+    bundle = "".join(p.read_text(errors="replace") for p in (
+        ROOT / ".venv" / "share" / "jupyter" / "labextensions" / "@jupyter" / "nbgrader").rglob("*.js"))
+    plugins = set(re.findall(r'"(@jupyter/nbgrader:[a-z-]+)"', bundle))
+    assert {*classroom.TEACHER_LAB_PLUGINS, *classroom.STUDENT_LAB_PLUGINS} <= plugins, plugins
+    lab = subprocess.run([str(VENV_BIN / "jupyter"), "labextension", "list"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    text = lab.stdout + lab.stderr
+    assert lab.returncode == 0 and "Disabled extensions:" in text, text
+    disabled = set(re.findall(r"^\s+(@jupyter/nbgrader:\S+)", text.split("Disabled extensions:")[1],
+                              re.M))
+    assert disabled == set(classroom.TEACHER_LAB_PLUGINS), text
+    server = subprocess.run([str(VENV_BIN / "jupyter"), "server", "--show-config-json"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert server.returncode == 0, server.stderr[-2000:]
+    app = json.loads(server.stdout)["ServerApp"]
+    on = app["jpserver_extensions"]
+    assert {e: on[e] for e in classroom.TEACHER_SERVER_EXTENSIONS} == dict.fromkeys(
+        classroom.TEACHER_SERVER_EXTENSIONS, False), on
+    assert on["nbgrader.server_extensions.assignment_list"] is True, on
+    assert on["nbgrader.server_extensions.validate_assignment"] is True, on
+    assert app["terminado_settings"]["shell_command"] == [classroom.TERMINAL_SHELL]
+    shell = subprocess.run([classroom.TERMINAL_SHELL, "-c", "echo $((6*7))"], capture_output=True,
+                           text=True, timeout=30)
+    assert shell.stdout.strip() == "42"
+
+
 @pytest.mark.parametrize("password", [None, "short"], ids=["unset", "too-short"])
 def test_hub_refuses_to_start_without_a_proper_password(tmp_path, password):
     need_hub()

@@ -1,23 +1,27 @@
 """Per-student logins on the class hub (`make hub AUTH=native`: NativeAuthenticator, pinned in
 requirements-hub.txt), tested on a real hub over real HTTP on 127.0.0.1 (free ports, own state
-folder): sign-up, the teacher's approval, wrong passwords, the brute-force lock-out and who is
-admin. Runs as root (the hub's config checks that students could run the venv's Python; this
+folder): sign-up, the teacher's approval, wrong passwords, the brute-force lock-out (and what the
+login page says about it), who is admin, and where the teacher lands. Runs as root (the hub's config checks that students could run the venv's Python; this
 test needs no system users, since no server is started here: test_hub_tls.py does that).
 """
+import json
 import os
 import re
+import stat
 import subprocess
 import time
+from urllib.parse import urlparse
 
 import pytest
 
-from hubtools import HUB, VENV_BIN, Client, Hub, accounts, hub_env, need_hub, temp_dir
+from hubtools import HUB, ROOT, VENV_BIN, Client, Hub, accounts, hub_env, need_hub, temp_dir
+import classroom  # noqa: E402  (scripts/hub/classroom.py, on the path through hubtools)
 
 FAILED_LOGINS = 3        # SEQHUB_FAILED_LOGINS for this test (the hub's default is 5)
 LOCKOUT_S = 20           # SEQHUB_LOCKOUT_SECONDS for this test (the hub's default is 600); long
                          # enough that a login round trip on a busy machine (seconds) fits in it
 TEACHER, TEACHER_PW = "teacher", "board-and-chalk-2026"
-CLASS = ["ana", "ben", "cai", "dan", "eva", "fay"]
+CLASS = ["ana", "ben", "cai", "dan", "eva", "fay", "gus"]
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +119,17 @@ def test_sign_up_only_for_names_on_the_class_list_and_not_as_the_teacher(hub):
     assert waiting[TEACHER] is True
 
 
-def test_teacher_is_admin_and_students_are_not(hub):
+def test_teacher_manages_the_class_but_is_no_admin_and_students_are_neither(hub):
+    """The teacher approves, sees the admin page and lists the class, but holds no JupyterHub
+    admin role: that role includes access:servers, and a student's notebook opened with it would
+    run with the teacher's rights (tests/test_hub_tls.py opens one)."""
     t = teacher(hub)
     t.get_token()
-    assert t.me()["admin"] is True
+    me = t.me()
+    assert me["admin"] is False and "teacher" in me["roles"] and "admin" not in me["roles"], me
     assert t.get("/hub/authorize").status_code == 200
     assert t.get("/hub/admin").status_code == 200
+    assert t.api("GET", "/hub/api/users").status_code == 200
     eva = signed_up(hub, "eva", "eva-own-secret-3")
     eva.get_token()
     assert eva.me()["admin"] is False
@@ -130,22 +139,114 @@ def test_teacher_is_admin_and_students_are_not(hub):
     assert eva.api("GET", "/hub/api/users").status_code == 403
 
 
+def test_teacher_lands_on_the_approval_page(hub):
+    """The teacher's account has no system account, hence no server of its own. A login as a
+    browser does it (the hub's address or its login page, the form, every redirect followed) ends
+    on the approval page, which links the admin page, never on a failed spawn (HTTP 500,
+    getpwnam); the home page's "Start My Server" says why there is none. A student's login still
+    goes to their own server (and a name without a system account is told so, not HTTP 500)."""
+    assert not accounts.exists(TEACHER)
+    for entry in ("/", "/hub/login"):
+        t = Client(hub.base)
+        form = t.get(entry)                    # "/": /hub/login?next=%2Fhub%2F
+        assert form.status_code == 200 and urlparse(form.url).path == "/hub/login", (entry, form.url)
+        r = t.http.post(form.url, timeout=60, data={
+            "username": TEACHER, "password": TEACHER_PW, "_xsrf": t.http.cookies.get("_xsrf", "")})
+        hops = [h.status_code for h in r.history] + [r.status_code]
+        assert 500 not in hops and "getpwnam" not in r.text, (entry, hops, r.text[:500])
+        assert r.status_code == 200 and urlparse(r.url).path == "/hub/authorize", (entry, hops, r.url)
+        assert 'href="/hub/admin"' in r.text, "the approval page does not link the admin page"
+    r = t.get("/")                             # logged in, at the hub's root: the same page
+    assert r.status_code == 200 and urlparse(r.url).path == "/hub/authorize", r.url
+    assert t.get("/hub/home").status_code == 200
+    r = t.get("/hub/spawn")                    # the home page's "Start My Server"
+    assert r.status_code == 409 and "getpwnam" not in r.text, (r.status_code, r.text[:500])
+    assert "No JupyterLab for this account" in r.text, r.text[:1000]       # (the heading)
+    assert "没有系统用户" in r.text and "no system account" in r.text, r.text[:1000]
+    assert 'href="/hub/authorize"' in r.text and 'href="/hub/admin"' in r.text
+    # a student: to their own server, as JupyterHub does by default
+    gus = signed_up(hub, "gus", "gus-own-secret-5")
+    assert urlparse(gus.last_location).path == "/hub/spawn", gus.last_location
+    r = gus.get("/hub/spawn")                  # (no system account in this test: said so)
+    assert r.status_code == 409 and "getpwnam" not in r.text, (r.status_code, r.text[:500])
+    assert "gus 在这台服务器上没有系统用户" in r.text and "please tell the teacher" in r.text
+
+
+def test_the_hub_writes_the_students_jupyter_settings(hub):
+    """jupyterhub_config.py wrote the students' Jupyter config folder (what every student's
+    server gets as JUPYTER_CONFIG_PATH; tests/test_hub.py checks what Jupyter makes of it),
+    readable by the students."""
+    folder = ROOT / ".venv" / "etc" / "jupyter-students"
+    for rel, data in classroom.student_config().items():
+        path = folder / rel
+        assert json.loads(path.read_text()) == data, path
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o755
+
+
+def login_error(text: str) -> str:
+    """The message of a refused login page, whitespace collapsed."""
+    m = re.search(r'<p class="login_error">(.*?)</p>', text, re.S)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+def locked_for(text: str) -> int | None:
+    """The seconds a refused login page says the name stays locked (its Chinese and English agree);
+    None when the page does not say the name is locked."""
+    msg = login_error(text)
+    zh = re.search(r"用户名 fay 已暂时锁定，请 (\d+) 秒后再试", msg)
+    en = re.search(r"fay is locked for now; try again in (\d+) seconds?\.", msg)
+    assert bool(zh) == bool(en), msg
+    if not zh:
+        return None
+    assert zh.group(1) == en.group(1) and "Invalid username" not in msg, msg
+    return int(zh.group(1))
+
+
+def assert_says_locked(text: str, locked: tuple[float, float], asked: tuple[float, float]) -> int:
+    """The page says the name is locked, for as long as is left: the lock-out started between
+    locked[0] and locked[1], the page was made between asked[0] and asked[1] (monotonic times);
+    the page rounds up to whole seconds."""
+    left = locked_for(text)
+    assert left is not None, f"the page does not say the name is locked: {login_error(text)!r}"
+    low, high = LOCKOUT_S - (asked[1] - locked[0]), LOCKOUT_S + 1 - (asked[0] - locked[1])
+    assert low <= left <= high, (left, low, high, login_error(text))
+    return left
+
+
 def test_brute_force_is_locked_out(hub):
     """After FAILED_LOGINS wrong passwords a name is locked for LOCKOUT_S seconds: even the right
     password is refused meanwhile; afterwards each further wrong guess locks it again, so an
-    attacker gets about one guess per LOCKOUT_S seconds. Other names are not affected."""
+    attacker gets about one guess per LOCKOUT_S seconds. Other names are not affected. The login
+    page says the name is locked and for how long (in Chinese and English), the same whatever
+    password was typed, from the guess that locked it on."""
     fay = signed_up(hub, "fay", "fay-own-secret-4")
     attacker = Client(hub.base)
     for i in range(FAILED_LOGINS):
         t_last = time.monotonic()        # the lock-out runs from the hub checking this attempt,
         assert not attacker.login("fay", f"guess-{i}")
+        if i < FAILED_LOGINS - 1:
+            assert login_error(attacker.last_text) == "Invalid username or password.", \
+                login_error(attacker.last_text)
     t_done = time.monotonic()            # which happened between t_last and t_done
+    lock = (t_last, t_done)
+    assert_says_locked(attacker.last_text, lock, lock)
+    t0 = time.monotonic()
     assert not fay.login("fay", "fay-own-secret-4"), "the right password got in during the lock-out"
+    assert_says_locked(fay.last_text, lock, (t0, time.monotonic()))
+    assert not attacker.login("fay", "guess-during-lock-out")
+    # the right password and a wrong one: the same page (only the seconds left may differ)
+    assert re.sub(r"\d+", "N", login_error(attacker.last_text)) == re.sub(
+        r"\d+", "N", login_error(fay.last_text))
+    print(f"a locked name's login page says: {login_error(fay.last_text)}")
     assert teacher(hub).login(TEACHER, TEACHER_PW), "another name was locked too"
     while time.monotonic() - t_last < LOCKOUT_S / 2:
         time.sleep(0.2)
     assert time.monotonic() - t_last < LOCKOUT_S - 2, "the machine is too slow for this test's timing"
+    t0 = time.monotonic()
     assert not fay.login("fay", "fay-own-secret-4"), "lock-out ended too early"
+    left = assert_says_locked(fay.last_text, lock, (t0, time.monotonic()))
+    assert left < LOCKOUT_S, "the time left did not go down"
     # (refused tries during the lock-out do not extend it: they are not checked, nor counted)
     while time.monotonic() - t_done < LOCKOUT_S + 1.5:     # the authenticator counts whole seconds
         time.sleep(0.2)
@@ -157,10 +258,24 @@ def test_brute_force_is_locked_out(hub):
     t_after = time.monotonic()
     while time.monotonic() - t_after < LOCKOUT_S + 1.5:
         time.sleep(0.2)
+    t0 = time.monotonic()
     assert not attacker.login("fay", "one-more-guess")
+    t1 = time.monotonic()
+    assert_says_locked(attacker.last_text, (t0, t1), (t0, t1))
     assert not fay.login("fay", "fay-own-secret-4"), "one more wrong guess did not lock it again"
     print(f"lock-out: {FAILED_LOGINS} wrong passwords lock a name for {LOCKOUT_S} s "
           f"(hub default: 5 and 600 s)")
+
+
+def test_lockout_message_in_seconds_or_minutes():
+    """Under a minute in seconds, else in whole minutes rounded up (the hub's default lock-out,
+    600 s, reads "10 分钟" / "10 minutes" right after the lock)."""
+    assert "请 1 秒后再试" in classroom.lockout_message("fay", 1)
+    assert "try again in 1 second." in classroom.lockout_message("fay", 1)
+    assert "请 59 秒后再试" in classroom.lockout_message("fay", 59)
+    msg = classroom.lockout_message("fay", 600)
+    assert "请 10 分钟后再试" in msg and "try again in 10 minutes." in msg, msg
+    assert "请 2 分钟后再试" in classroom.lockout_message("fay", 61)
 
 
 @pytest.mark.parametrize("settings, message", [

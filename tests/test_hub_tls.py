@@ -154,6 +154,14 @@ def test_student_laptop_reaches_the_hub_over_tls_only(netns):
             out = seen["nbgrader"]["stdout"]
             assert seen["nbgrader"]["status"] == "ok", out
             assert "RC fetch_assignment 0" in out and "RC submit 0" in out, out
+            # a hostile notebook, opened the way a teacher could try (issue #26.3): the hub never
+            # hands the student's server to the teacher (no access:servers), so its image and
+            # script never run in the teacher's browser
+            hostile = seen["hostile"]
+            assert hostile["written"] and hostile["student_sees_it"] and hostile["admin_page"] == 200, hostile
+            assert hostile["still_approved"] and hostile["server_still_up"], hostile
+            for key, got in hostile["teacher"].items():
+                assert got["status"] == 403 and not got["marked"], (key, got)
             # the teacher's side: the submission is in the exchange's inbound, from this student
             inbound = list((exchange / course / "inbound").glob(f"{student}+ps1+*"))
             assert len(inbound) == 1, list((exchange / course / "inbound").iterdir())

@@ -12,8 +12,9 @@ One machine, a class (docs/classroom-server.md has the sizing and the larger dep
 - SEQHUB_AUTH=native: per-student logins with NativeAuthenticator: a student signs up with a
   name from the class list and their own password, the teacher (SEQHUB_ADMIN_USER, default
   "teacher", password SEQHUB_ADMIN_PASSWORD, 12 characters or more, registered before the hub
-  listens; admin) approves at /hub/authorize; SEQHUB_FAILED_LOGINS wrong passwords (5) lock a
-  name for SEQHUB_LOCKOUT_SECONDS (600);
+  listens; admin; no system account, so no server: lands on /hub/authorize) approves at
+  /hub/authorize; SEQHUB_FAILED_LOGINS wrong passwords (5) lock a name for
+  SEQHUB_LOCKOUT_SECONDS (600), and the login page then says so and for how long;
 - only the students listed in SEQHUB_USERS (comma separated) or in the file SEQHUB_USERS_FILE
   (default artifacts/hub/users.txt, written by scripts/hub/students.py) may log in or sign up;
 - each student is a system user of this machine (create them with scripts/hub/students.py):
@@ -21,7 +22,8 @@ One machine, a class (docs/classroom-server.md has the sizing and the larger dep
 - the single-user server is jupyterhub-singleuser from the course's venv (.venv): same torch and
   JupyterLab as `make lab`, the helpers of the student edition (SEQHUB_STUDENT_EDITION, without
   reference implementations), opening in the student's home directory, with nbgitpuller
-  (SEQHUB_COURSE_REPOS: local course repositories the students' git may read);
+  (SEQHUB_COURSE_REPOS: local course repositories the students' git may read), nbgrader's
+  student side only (no formgrader, no "Create Assignment") and a terminal that runs bash;
 - the idle culler (jupyterhub-idle-culler) stops a server SEQHUB_CULL_TIMEOUT seconds (default
   3600) after its last activity.
 
@@ -41,6 +43,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import classroom  # noqa: E402  (scripts/hub/classroom.py: what the students and the teacher meet)
+
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 
 
@@ -117,8 +122,23 @@ else:
                 return None
 
         BaseHandler.statsd = _NoStatsd()
-    c.JupyterHub.authenticator_class = "native"
-    c.Authenticator.admin_users = {admin_user}
+    # NativeAuthenticator whose login page tells a locked name that it is locked, and for how long
+    # (scripts/hub/classroom.py; its settings stay c.NativeAuthenticator.*)
+    c.JupyterHub.authenticator_class = classroom.native_authenticator()
+    # The teacher is NOT a JupyterHub admin: the admin role includes `access:servers`, the right
+    # to open any student's server, and every student's server is served from the hub's own
+    # origin, so a student's notebook opened that way runs its scripts and images with the
+    # teacher's rights (it could approve or un-approve sign-ups, which NativeAuthenticator does
+    # with plain GET links). JupyterHub's advice for untrusted users without per-user subdomains:
+    # the teacher reviews work through nbgrader (homework.py), and the teacher's role holds no
+    # access to students' servers. The role below is what the teacher needs: approve sign-ups and
+    # reset passwords (NativeAuthenticator asks for admin:users), the admin page, start and stop
+    # students' servers. The admin role is emptied (also in a hub state from before this change).
+    teacher_scopes = ["admin-ui", "admin:users", "admin:servers", "list:users", "read:users"]
+    teacher_roles = [{"name": "teacher", "description": "the class's teacher: no access to students' servers",
+                      "scopes": teacher_scopes, "users": [admin_user]},
+                     {"name": "admin", "users": []}]
+    classroom.TEACHERS.add(admin_user)
     # who may even sign up: the class list and the teacher, nothing else (no sign-up as root or as
     # a name without a system account). Approval, not this list, decides who logs in: a name in
     # allowed_users would be approved automatically by NativeAuthenticator, so the list is a
@@ -196,7 +216,27 @@ if blocked:
           f"users, but other users may not enter {', '.join(map(str, blocked))}. Install Python "
           "where every user can run it (e.g. /usr/local or /opt), or allow entering with "
           f"`chmod o+x {' '.join(map(str, blocked))}` (x only: no listing).")
-c.JupyterHub.spawner_class = "localprocess"
+# Per-student limits (scripts/hub/limits.py): a memory ceiling (SEQHUB_MEM_LIMIT, default 2G), a
+# CPU share (SEQHUB_CPU_LIMIT cores, default 1) and a process ceiling (SEQHUB_PIDS_LIMIT, default
+# 256) in a control group per student; private new files; at stop, every leftover process and
+# temporary file of the student goes. An allocation past the ceiling fails in the kernel with a
+# message naming the limit (the IPython config written below; inert where SEQHUB_MEM_LIMIT is unset).
+import limits  # noqa: E402  (scripts/hub/limits.py)
+
+try:
+    student_limits = limits.Limits.from_env()
+except ValueError as err:
+    _fail(str(err))
+c.JupyterHub.spawner_class = limits.make_spawner_class(student_limits)
+limits.write_kernel_config(ROOT / ".venv")
+print(f"jupyterhub_config.py: per student {limits.human(student_limits.memory)} memory, "
+      f"{student_limits.cpus:g} CPU, {student_limits.pids} processes "
+      f"(cgroup v{limits.Cgroups().version or ' none: rlimits only'})", file=sys.stderr, flush=True)
+# The teacher's account has no system account, so no server: after logging in (and at the hub's
+# root) the teacher lands on the approval page (per-student logins) or the admin page, not on a
+# spawn that fails with HTTP 500; a spawn for a name without a system account says so
+# (_private_tmp below). Students land on their server, as before.
+c.JupyterHub.default_url = classroom.landing_page(native=auth_mode == "native")
 c.Spawner.cmd = [str(VENV_BIN / "jupyterhub-singleuser")]
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.default_url = "/lab"
@@ -222,8 +262,13 @@ if not edition_ok:
           "import the course's own helpers (reference implementations included). Build it with "
           f"`.venv/bin/python scripts/assignments.py student-edition --out {edition}` "
           "(make hub does)", file=sys.stderr, flush=True)
+# The students' Jupyter settings (scripts/hub/classroom.py: no nbgrader teacher panels, a terminal
+# running bash instead of their nologin shell), written at every start into the venv, which is the
+# one part of the course repository the students may read (homework.py lock-course)
+student_jupyter = classroom.write_student_config(ROOT / ".venv" / "etc" / "jupyter-students")
 c.Spawner.environment = {
     **({"PYTHONPATH": str(edition)} if edition_ok else {}),
+    "JUPYTER_CONFIG_PATH": str(student_jupyter),
     "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
     # one thread per kernel: helpers.env.setup() does the same for torch; this covers numpy/BLAS
@@ -234,6 +279,7 @@ c.Spawner.environment = {
 
 def _private_tmp(spawner):
     """Give each student a TMPDIR in their home, so that no temporary file is shared in /tmp."""
+    classroom.need_system_account(spawner)   # (the teacher: a clear page instead of HTTP 500)
     user = pwd.getpwnam(spawner.user.name)
     tmp = Path(user.pw_dir) / ".tmp"
     tmp.mkdir(mode=0o700, exist_ok=True)
@@ -268,7 +314,7 @@ c.JupyterHub.load_roles = [{
     "name": "idle-culler",
     "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
     "services": ["idle-culler"],
-}]
+}] + (teacher_roles if auth_mode == "native" else [])
 
 # --- nbgrader --- (homework with nbgrader's exchange: scripts/hub/homework.py, nbgrader_config.py)
 # The students' servers find the exchange through .venv/etc/jupyter/nbgrader_config.py

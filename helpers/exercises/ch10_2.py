@@ -27,7 +27,7 @@ _SIZES = ((64, (2, 4, 8)), (96, (2, 4, 6)), (128, (2, 4, 8)), (192, (3, 4, 6)), 
 
 def cache_inputs(v: int | None = None) -> dict:
     """Settings of exercise 1: d_model, num_heads, num_layers, S (cached positions), batch 1.
-    Variant 0: chapter 08's small GPT (96, 4 heads, 2 layers) after S = 2048 positions."""
+    Variant 0: §3's model (chapter 08's GPT layout, 2 layers and 4 heads, width 96) after S = 2048 positions."""
     v = variant() if v is None else int(v)
     if v == 0:
         return {"d_model": 96, "num_heads": 4, "num_layers": 2, "S": 2048}

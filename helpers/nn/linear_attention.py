@@ -19,9 +19,12 @@ Decay (one exact step further). Multiply the state by a scalar γ_t ∈ (0, 1] b
 
     S_t = γ_t S_{t−1} + φ(k_t) v_tᵀ,    z_t = γ_t z_{t−1} + φ(k_t)
 
-A constant γ is RetNet's retention (Sun et al. 2023); γ_t computed from the input is the scalar
-gate of gated linear attention and of Mamba-2 (Dao & Gu 2024). Unrolled, position s reaches t
-with weight Π_{r=s+1..t} γ_r, so the masked form only gains a decay mask D::
+A constant γ per head is the decay of RetNet's retention (Sun et al. 2023) -- only the decay:
+retention has no feature map φ, no denominator (GroupNorm instead) and rotates q, k by position.
+A scalar γ_t computed from the input, per head, is Mamba-2's gate (Dao & Gu 2024); gated linear
+attention (GLA, Yang et al. 2023) gates with a data-dependent vector over d_k instead (not here).
+Unrolled, position s reaches t with weight Π_{r=s+1..t} γ_r, so the masked form only gains a
+decay mask D::
 
     D_{ts} = Π_{r=s+1..t} γ_r  (s ≤ t),  0  (s > t)
     y_t = Σ_s D_{ts} (φ(q_t)·φ(k_s)) v_s / Σ_s D_{ts} φ(q_t)·φ(k_s)

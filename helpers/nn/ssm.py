@@ -11,9 +11,10 @@ Mamba's reference code), one channel d, state index n::
     h_t = Ā_t ⊙ h_{t−1} + Δ_t B_t x_t    the linear recurrence h_t = a_t ⊙ h_{t−1} + b_t of part 1
     y_t = C_t · h_t + D_skip x_t
 
-S4-style models (time-invariant, LTI) learn Δ, B, C as constants: the same Ā, B̄ at every step, so
-the layer is a fixed convolution of its input and cannot choose what to keep. Mamba's S6 makes
-them functions of the input::
+S4-style models (Gu, Goel & Ré 2022; time-invariant, LTI) learn Δ, B, C as constants: the same Ā,
+B̄ at every step, so the layer is a fixed convolution of its input and cannot gate on content. On
+short selective copying it still learns, only several times slower (it must learn a weight for
+every spacing). Mamba's S6 makes them functions of the input::
 
     Δ_t = softplus(W_Δ x_t + b_Δ)  (D,),   B_t = W_B x_t  (N,),   C_t = W_C x_t  (N,)
 

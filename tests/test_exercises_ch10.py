@@ -300,6 +300,30 @@ def test_experiment_variants_and_messages(capsys):
     assert not got and not numbers_in(out.replace("1/6", ""))
 
 
+def test_minlstm_fitted_on_the_checkers_own_test_set_gains_nothing(capsys):
+    """The fitted-on-test row. The checker's 500 test sequences come from a public helper
+    (``ch10._test_set``), so a student can train on them. The adding problem's sequences are
+    i.i.d. draws and a minLSTM of this size cannot memorise 500 of them: trained only on the
+    checker's set, its MSE on fresh sequences is the same (measured, seeds 0 and 1: 0.0006/0.0006
+    and 0.0004/0.0004). It solved the task, so it passes; the row checks the fresh MSE too."""
+    from helpers.adding import adding_loss, adding_problem
+    from helpers.env import set_seed
+    from helpers.train import fit
+
+    T = ch10.minlstm_experiment_inputs(0)["T"]
+    x, y = ch10._test_set(T, 0)
+    set_seed(0)
+    model = modern.AddingMin("minlstm", 32)
+    fit(model, adding_loss, (x, y), epochs=48, batch_size=64, lr=3e-2, clip=1.0, seed=0, progress=False)
+    model.trained_on = {"T": T, "seed": 0}
+    assert _run(capsys, ch10.check_minlstm_experiment, model, 0)[0]
+    xf, yf = adding_problem(500, T, seed=987654)
+    model.eval()
+    with torch.no_grad():
+        fresh = float(torch.nn.functional.mse_loss(model(xf).reshape(-1), yf.reshape(-1)))
+    assert fresh <= ch10.EXPERIMENT_BAR / 5, fresh
+
+
 # ----------------------------------------------------------------------------- all checkers
 CHECKS = [ch10.check_scan_counts, ch10.check_combine, ch10.check_min_params, ch10.check_minlstm_experiment]
 

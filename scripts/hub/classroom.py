@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import pwd
 from datetime import datetime
 from html import escape
 from pathlib import Path
 
 from tornado import web
+
+from students import exists as has_system_account  # scripts/hub/students.py (the same rule)
 
 
 # The teacher's account(s) (jupyterhub_config.py: SEQHUB_ADMIN_USER). With per-student logins the
@@ -38,12 +39,6 @@ def is_teacher(user) -> bool:
     return bool(user.admin) or user.name in TEACHERS
 
 
-def has_system_account(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 # --- the teacher: no system account, no server; the approval page instead ----------------------

@@ -474,12 +474,12 @@ def reference_lines(helpers: Path) -> set[str]:
     return out
 
 
-def public_text(release: Path, helpers: Path = ROOT / "helpers") -> str:
-    """What the students have anyway: the release's notebooks and the student edition's helpers
-    (`helpers` stripped), one normalised line each."""
+def public_text(release: Path | None, helpers: Path = ROOT / "helpers") -> str:
+    """What the students have anyway: the release's notebooks (none if `release` is None) and the
+    student edition's helpers (`helpers` stripped), one normalised line each."""
     A = assignments_module()
     lines = []
-    for path in sorted(release.glob("*.ipynb")):
+    for path in sorted(release.glob("*.ipynb")) if release is not None else []:
         for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
             lines += [norm(x) for x in _cell_source(cell).splitlines()]
     for path in sorted(helpers.rglob("*.py")):

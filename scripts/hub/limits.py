@@ -164,25 +164,32 @@ class Cgroups:
         """Kill every process in the student's groups, wait until they are gone, remove the groups.
         Returns the pids that were killed."""
         paths = self.paths(name)
-        killed: set[int] = set()
-        deadline = time.monotonic() + timeout
-        while True:
-            left = self.pids(paths)
-            if not left or time.monotonic() > deadline:
-                break
-            for pid in left - {os.getpid()}:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.add(pid)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.05)
+        killed = _kill_until_gone(lambda: self.pids(paths), timeout)
         for p in paths.values():
             try:
                 p.rmdir()
             except OSError:
                 pass
         return killed
+
+
+def _kill_until_gone(find, timeout: float) -> set[int]:
+    """SIGKILL the pids ``find()`` returns (never this process) until it returns none or
+    ``timeout`` s have passed; the pids that were killed."""
+    killed: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = find() - {os.getpid()}
+        if not left:
+            break
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    return killed
 
 
 def _write(path: Path, text: str) -> None:
@@ -213,20 +220,7 @@ def kill_user(uid: int, timeout: float = 10.0) -> set[int]:
     """SIGKILL every process of ``uid`` until none is left (a detached one included)."""
     if uid == 0:
         raise ValueError("refusing to kill the processes of root")
-    killed: set[int] = set()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = uid_pids(uid) - {os.getpid()}
-        if not left:
-            break
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed.add(pid)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.05)
-    return killed
+    return _kill_until_gone(lambda: uid_pids(uid), timeout)
 
 
 def remove_temp_files(uid: int, dirs=TEMP_DIRS) -> list[str]:

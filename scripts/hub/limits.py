@@ -24,6 +24,7 @@ container) the rlimits, the umask and the clean-up still apply and the hub's log
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import re
@@ -275,7 +276,7 @@ def make_spawner_class(limits: Limits, log=print):
         async def start(self):
             name = self.user.name
             # leftovers of a server that died without a stop (a hub restart, a crash)
-            self._clean(name)
+            await asyncio.get_running_loop().run_in_executor(None, self._clean, name)
             try:
                 self.cgroup_paths = groups.create(name, limits)
             except OSError as err:
@@ -289,7 +290,8 @@ def make_spawner_class(limits: Limits, log=print):
 
         async def stop(self, now=False):
             await super().stop(now=now)
-            self._clean(self.user.name)
+            # (off the hub's event loop: the kill loop waits for the processes to go)
+            await asyncio.get_running_loop().run_in_executor(None, self._clean, self.user.name)
 
         def _clean(self, name):
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -62,7 +63,7 @@ def get_device(prefer: str | None = None) -> torch.device:
 
 
 def set_threads() -> int:
-    """Use one CPU thread for PyTorch (``SEQCOURSE_THREADS`` overrides); returns the number.
+    """Use one CPU thread for PyTorch, BLAS and numba (``SEQCOURSE_THREADS`` overrides); returns the number.
 
     The course's models are tiny: splitting a 64x64 matrix product over threads costs more than
     it saves, and on a busy 2-core laptop two threads made training steps up to 50x slower
@@ -71,8 +72,24 @@ def set_threads() -> int:
     value = os.environ.get("SEQCOURSE_THREADS", "1")
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"SEQCOURSE_THREADS must be a positive integer, got {value!r}")
-    torch.set_num_threads(int(value))
-    return int(value)
+    n = int(value)
+    torch.set_num_threads(n)
+    # The same number for the other thread pools: numpy's and scipy's BLAS (scikit-learn's models)
+    # and numba's parallel loops (sktime's MiniRocket, chapter 09) otherwise start one thread per
+    # core, and their threads spin while they wait. Beside one other busy process on a 2-core
+    # machine that made chapter 09's baselines cell 4x slower (12.8 s alone, 49 s beside a busy
+    # loop; 11 s with every pool at one thread). Libraries loaded later read the variables;
+    # threadpoolctl limits those already loaded.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(n)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(n)
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    return n
 
 
 def setup(seed: int = 0, quiet: bool = True) -> torch.device:

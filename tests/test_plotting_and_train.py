@@ -57,6 +57,14 @@ def test_setup_uses_one_thread_unless_overridden(monkeypatch):
         env.set_threads()
     monkeypatch.delenv("SEQCOURSE_THREADS")
     assert env.set_threads() == 1 and torch.get_num_threads() == 1
+    # BLAS (numpy, scipy: scikit-learn) and numba (sktime) get the same number: their own pools
+    # spin beside a busy neighbour (chapter 09's baselines cell: 49 s instead of 12 s)
+    import os
+    from threadpoolctl import threadpool_info
+
+    assert all(os.environ[v] == "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"))
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    assert blas and all(p["num_threads"] == 1 for p in blas), blas
 
 
 def test_sequence_cross_entropy_skips_padding():

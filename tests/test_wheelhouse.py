@@ -70,7 +70,8 @@ def test_fresh_venv_installs_offline_and_runs_welcome(wheelhouse, tmp_path):
     assert done.returncode == 0, f"offline install failed:\n{done.stderr[-4000:]}"
     assert "from " in done.stderr and "only (no network)" in done.stderr, done.stderr[-2000:]
     run = subprocess.run(offline + [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                    "--nbval-lax", "--nbval-current-env", "notebooks/00_welcome.ipynb"],
+                                    "--nbval-lax", "--nbval-current-env", "--nbval-single-run",
+                                    "notebooks/00_welcome.ipynb"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     print(f"offline install {t1 - t0:.0f} s, welcome notebook {time.perf_counter() - t1:.0f} s")
     assert run.returncode == 0, f"00_welcome failed in the wheelhouse venv:\n{run.stdout[-4000:]}"

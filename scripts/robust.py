@@ -1,11 +1,15 @@
 """Run every notebook under several seed offsets (and once with two threads) and report every claim.
 
-    python scripts/robust.py [--offsets 1 2 3 4 5] [--jobs 2] [notebooks/05_lstm.ipynb ...]
+    python scripts/robust.py [--offsets 1 2 3 4 5] [--jobs 2] [--fresh-kernels] [notebooks/05_lstm.ipynb ...]
 
-Each run executes the notebook top to bottom in a fresh kernel with ``SEQCOURSE_SEED=k`` (every
-seed the course uses moves; see helpers/env.py), going on past failing cells so that every failing
-assert is listed. One more run keeps the seeds and sets ``SEQCOURSE_THREADS=2`` (another
-summation order, as on another machine). The report lists, per notebook and run, the cells that
+Each run executes the notebook top to bottom with ``SEQCOURSE_SEED=k`` (every seed the course uses
+moves; see helpers/env.py), going on past failing cells so that every failing assert is listed.
+A notebook's offsets run one after another in one kernel (each run sets its offset in the kernel
+and clears the helpers' memo caches first; see run_group), which spares every run after the first
+the kernel's start and the imports, about 4.5 s a run (04_bptt: 24.8 s for two runs against
+29.3 s in two fresh kernels); --fresh-kernels starts a kernel for each run. One more run, in a
+fresh kernel, keeps the seeds and sets ``SEQCOURSE_THREADS=2`` (another summation order, as on
+another machine). The report lists, per notebook and run, the cells that
 raised; then, for every number a notebook checks with ``helpers.claims.claim``, its threshold and
 its minimum, median and maximum over all runs. Exit status 1 if any cell failed in any run.
 A Markdown copy of the table goes to artifacts/robust.md (for the README).
@@ -15,7 +19,7 @@ The margin report: for every claim, ``gap`` is how far its nearest run lies from
 ``gap/range`` (the gap over the spread max - min of the runs) and ``z`` (how many standard
 deviations of the runs the threshold lies from their mean). A claim is THIN when z < 3 or
 gap/range < 0.5: under a normal spread a new run then misses it with a chance above about 1 in
-700, and a CI run evaluates every claim 7 times (nbval + 6 robust runs), so a thin claim becomes
+700, and a CI run evaluates every claim 7 times (nbval's seed-0 run + 6 robust runs), so a thin claim becomes
 a coin toss over a term of CI runs. Thin claims are listed after the table; re-think them (a more
 reliable experiment first, then the threshold), never loosen them silently. A claim whose value
 does not move between runs (deterministic, spread 0) is never thin. A claim made with
@@ -39,46 +43,106 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 
 
-def run_one(path: Path, offset: int, threads: int) -> dict:
-    """Execute one notebook in a child process (its own environment); return what failed and what was claimed."""
+def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True) -> list[dict]:
+    """Execute one notebook once per seed offset in a child process (its own environment); return,
+    per offset, what failed and what was claimed.
+
+    With ``shared`` the offsets run one after another in one kernel, as a student re-runs a
+    notebook: each run first sets ``SEQCOURSE_SEED`` (and the claims file) in the kernel, clears the
+    memo caches of the helpers (``functools.lru_cache``; the helpers' own result dicts are keyed by
+    the offset) and closes every figure, then runs every code cell. That a run in a used kernel
+    prints what a run in a fresh one prints is what nbval's second run checks for every chapter
+    (tests/nbval_passes.py), and tests/test_seed_and_claims.py checks here that the claims match a
+    fresh kernel's. It saves each further run the kernel's start and imports (torch, sklearn,
+    sktime, jieba's dictionary). A run that kills or hangs the kernel is reported and the next one
+    starts a fresh kernel."""
     with tempfile.TemporaryDirectory() as tmp:
-        claims, result = Path(tmp) / "claims.jsonl", Path(tmp) / "result.json"
-        env = dict(os.environ, SEQCOURSE_SEED=str(offset), SEQCOURSE_THREADS=str(threads),
-                   SEQCOURSE_CLAIMS=str(claims), SEQCOURSE_NOTEBOOK=path.stem, PYTHONHASHSEED="0")
+        tmp = Path(tmp)
+        env = dict(os.environ, SEQCOURSE_SEED=str(offsets[0]), SEQCOURSE_THREADS=str(threads),
+                   SEQCOURSE_NOTEBOOK=path.stem, PYTHONHASHSEED="0")
+        env.pop("SEQCOURSE_CLAIMS", None)
         if threads > 1:   # idle OpenMP threads sleep instead of spinning: with two runs at once on
             env.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # 2 cores, spinning threads starve the other run
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, __file__, "--worker", str(path), str(result)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        seconds = time.perf_counter() - start
-        errors = json.loads(result.read_text()) if result.exists() else [
-            {"cell": -1, "error": f"worker failed (exit {proc.returncode}): {proc.stdout[-500:]}"}]
-        records = [json.loads(line) for line in claims.read_text(encoding="utf-8").splitlines()] \
-            if claims.exists() else []
-    return {"notebook": path.stem, "offset": offset, "threads": threads, "errors": errors,
-            "claims": records, "seconds": seconds}
+        groups = [offsets] if shared else [[k] for k in offsets]
+        outputs = []
+        for group in groups:
+            proc = subprocess.run([sys.executable, __file__, "--worker", str(path), str(tmp),
+                                   *map(str, group)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            outputs.append(proc)
+        runs = []
+        for k in offsets:
+            result, claims = tmp / f"result-{k}.json", tmp / f"claims-{k}.jsonl"
+            if result.exists():
+                done = json.loads(result.read_text())
+                errors, seconds = done["errors"], done["seconds"]
+            else:
+                proc = outputs[-1]
+                errors, seconds = [{"cell": -1, "error": f"worker failed (exit {proc.returncode}): "
+                                                        f"{proc.stdout[-500:]}"}], 0.0
+            records = [json.loads(line) for line in claims.read_text(encoding="utf-8").splitlines()] \
+                if claims.exists() else []
+            runs.append({"notebook": path.stem, "offset": k, "threads": threads, "errors": errors,
+                         "claims": records, "seconds": seconds})
+    return runs
 
 
-def worker(path: Path, result: Path) -> None:
-    """Run inside the child: execute the notebook with allow_errors and write the failing cells."""
+# run in the kernel before each run (store_history=False): the seed offset, the claims file, no memo
+PREAMBLE = """
+import functools as _ft, os as _os, sys as _sys
+_os.environ["SEQCOURSE_SEED"] = {offset!r}
+_os.environ["SEQCOURSE_CLAIMS"] = {claims!r}
+for _name, _mod in list(_sys.modules.items()):
+    if _name == "helpers" or _name.startswith("helpers."):
+        for _obj in list(vars(_mod).values()):
+            if isinstance(_obj, _ft._lru_cache_wrapper):
+                _obj.cache_clear()
+if "matplotlib.pyplot" in _sys.modules:
+    _sys.modules["matplotlib.pyplot"].close("all")
+del _ft, _os, _sys, _name, _mod
+"""
+
+
+def worker(path: Path, out: Path, offsets: list[int]) -> None:
+    """Run inside the child: execute the notebook once per offset in one kernel (allow_errors) and
+    write, per offset, the failing cells and the seconds (out/result-K.json; claims in claims-K.jsonl)."""
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    errors = []
-    try:
-        client.execute(stderr=subprocess.DEVNULL)
-    except Exception as exc:  # a kernel death or time-out: report it as a failure of the whole run
-        errors.append({"cell": -1, "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    for i, cell in enumerate(code_cells):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                errors.append({"cell": i, "error": f"{out['ename']}: {out['evalue']}"[:400],
-                               "source": cell.source.strip().splitlines()[0][:80] if cell.source.strip() else ""})
-    result.write_text(json.dumps(errors, ensure_ascii=False))
+    source = nbformat.read(path, as_version=4)
+    todo = list(offsets)
+    while todo:                                   # a new kernel after a run that broke the last one
+        client = NotebookClient(source, timeout=900, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        start = time.perf_counter()
+        with client.setup_kernel(stderr=subprocess.DEVNULL):
+            while todo:
+                k = todo.pop(0)
+                nb = nbformat.from_dict(json.loads(json.dumps(source)))
+                errors = []
+                try:
+                    pre = nbformat.v4.new_code_cell(PREAMBLE.format(offset=str(k),
+                                                                    claims=str(out / f"claims-{k}.jsonl")))
+                    client.nb = nbformat.v4.new_notebook(cells=[pre])   # nbclient stores a cell at its index
+                    client.execute_cell(pre, 0, store_history=False)
+                    client.nb = nb
+                    for i, cell in enumerate(nb.cells):
+                        if cell.cell_type == "code":
+                            client.execute_cell(cell, i)
+                except Exception as exc:  # a kernel death or time-out: a failure of the whole run
+                    errors.append({"cell": -1, "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+                code_cells = [c for c in nb.cells if c.cell_type == "code"]
+                for i, cell in enumerate(code_cells):
+                    for o in cell.get("outputs", []):
+                        if o.get("output_type") == "error":
+                            errors.append({"cell": i, "error": f"{o['ename']}: {o['evalue']}"[:400],
+                                           "source": cell.source.strip().splitlines()[0][:80]
+                                           if cell.source.strip() else ""})
+                (out / f"result-{k}.json").write_text(json.dumps(
+                    {"errors": errors, "seconds": time.perf_counter() - start}, ensure_ascii=False))
+                start = time.perf_counter()
+                if errors and errors[0]["cell"] == -1:
+                    break                         # the kernel may be gone: start a new one
 
 
 def label(run: dict) -> str:
@@ -151,25 +215,31 @@ def _ratio(x: float) -> str:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--worker"]:
-        worker(Path(argv[1]), Path(argv[2]))
+        worker(Path(argv[1]), Path(argv[2]), [int(k) for k in argv[3:]])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*")
     parser.add_argument("--offsets", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--jobs", type=int, default=2, help="notebooks run at once (each kernel uses its own threads)")
     parser.add_argument("--no-threads-run", action="store_true", help="skip the run with SEQCOURSE_THREADS=2")
+    parser.add_argument("--fresh-kernels", action="store_true",
+                        help="a fresh kernel for every run (default: the offsets of a notebook share one)")
     args = parser.parse_args(argv)
     paths = [Path(p).resolve() for p in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    configs = [(p, k, 1) for p in paths for k in args.offsets]
+    groups = [(p, list(args.offsets), 1) for p in paths]
     if not args.no_threads_run:
-        configs += [(p, 0, 2) for p in paths]
-    print(f"robust: {len(configs)} runs of {len(paths)} notebooks, {args.jobs} at a time", flush=True)
+        groups += [(p, [0], 2) for p in paths]
+    n_runs = sum(len(g[1]) for g in groups)
+    print(f"robust: {n_runs} runs of {len(paths)} notebooks, {args.jobs} notebooks at a time"
+          f"{', a fresh kernel for each run' if args.fresh_kernels else ', the offsets of a notebook in one kernel'}",
+          flush=True)
     runs = []
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for run in pool.map(lambda c: run_one(*c), configs):
-            print(f"  {run['notebook']} [{label(run)}] {run['seconds']:.0f} s: "
-                  f"{'ok' if not run['errors'] else 'FAILED'}", flush=True)
-            runs.append(run)
+        for group in pool.map(lambda g: run_group(*g, shared=not args.fresh_kernels), groups):
+            for run in group:
+                print(f"  {run['notebook']} [{label(run)}] {run['seconds']:.0f} s: "
+                      f"{'ok' if not run['errors'] else 'FAILED'}", flush=True)
+                runs.append(run)
     text, failures = report(runs)
     print(text)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -100,3 +100,46 @@ def test_margin_of_a_number_spanning_decades_is_judged_in_log10():
     assert m["log"] and abs(m["gap"] - (3.2393 - 2)) < 1e-3 and not m["thin"]
     lin = robust.margin([1735.0, 5000.0, 21330.0], ">", 100)
     assert not lin["log"] and lin["thin"]
+
+
+def _notebook(tmp_path, *sources):
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# robust")] +
+                                  [nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "case.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_robust_runs_in_one_kernel_claim_what_fresh_kernels_claim(tmp_path):
+    """make robust runs a notebook's offsets one after another in one kernel: each run must see its
+    own offset and claim exactly what a run in a fresh kernel claims."""
+    robust = _robust()
+    path = _notebook(tmp_path,
+                     "import torch\nfrom helpers.env import setup, generator, seed_offset\nfrom helpers.claims import claim\n"
+                     "setup(seed=0)\nmodel = torch.nn.Linear(3, 1)\nx = torch.randn(16, 3, generator=generator(1))",
+                     "opt = torch.optim.SGD(model.parameters(), lr=0.1)\nfor _ in range(5):\n"
+                     "    opt.zero_grad(); loss = (model(x) ** 2).mean(); loss.backward(); opt.step()\n"
+                     "claim('loss', float(loss), '<', 100.0)\nclaim('offset', seed_offset(), '>=', 0)")
+    shared = robust.run_group(path, [1, 2], 1, shared=True)
+    fresh = robust.run_group(path, [1, 2], 1, shared=False)
+    for a, b in zip(shared, fresh):
+        assert not a["errors"] and not b["errors"], (a["errors"], b["errors"])
+        assert [(r["name"], r["value"]) for r in a["claims"]] == [(r["name"], r["value"]) for r in b["claims"]]
+    assert [r["claims"][1]["value"] for r in shared] == [1, 2]
+    assert len({r["claims"][0]["value"] for r in shared}) == 2        # the offsets really moved the seed
+
+
+def test_robust_reports_a_run_that_kills_the_kernel_and_goes_on(tmp_path):
+    robust = _robust()
+    path = _notebook(tmp_path,
+                     "import os\nfrom helpers.claims import claim\n"
+                     "if os.environ['SEQCOURSE_SEED'] == '2':\n    os._exit(3)\n"
+                     "claim('seed', int(os.environ['SEQCOURSE_SEED']), '>=', 0)",
+                     "assert os.environ['SEQCOURSE_SEED'] != '3', 'offset 3 fails its assert'")
+    runs = robust.run_group(path, [1, 2, 3, 4], 1, shared=True)
+    assert [bool(r["errors"]) for r in runs] == [False, True, True, False], runs
+    assert runs[1]["errors"][0]["cell"] == -1                           # the dead kernel
+    assert runs[2]["errors"][0]["cell"] == 1 and "offset 3" in runs[2]["errors"][0]["error"]
+    assert [r["claims"][0]["value"] for r in (runs[0], runs[2], runs[3])] == [1, 3, 4]

@@ -138,8 +138,9 @@ def pytest_configure(config):
         nbval.plugin.coalesce_streams = _coalesce_adjacent
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(session, config, items):
+def add_second_runs(config, items) -> None:
+    """After each notebook's cells, the same cells again as "Cell N (2nd run)" (called from the
+    root conftest's pytest_collection_modifyitems)."""
     if config.getoption("--nbval-single-run"):
         return
     out, i = [], 0

@@ -1,0 +1,41 @@
+"""The order in which pytest-xdist hands out the test files (`make test`: -n 2 --dist loadfile).
+
+xdist gives each worker the next file in collection order as it frees up. In alphabetical order
+the longest files came last (the wheelhouse install 206 s and the homework cycle 219 s started
+after 25 minutes), and one worker ran them alone while the other sat idle. Longest first is the
+classic remedy (LPT scheduling): the files measured longest go out first, in this order, and the
+rest follow in collection order. Seconds from `pytest --durations=0` on this 2-core machine,
+2026-12-07 (a chapter's nbval file counts both of its runs).
+"""
+from __future__ import annotations
+
+HEAVIEST_FIRST = [
+    "tests/test_hub.py",                    # 380 s: the classroom load test (4 students, 04 + 05)
+    "tests/test_exercises_ch08.py",         # 235 s
+    "tests/test_homework_cycle.py",         # 220 s
+    "tests/test_wheelhouse.py",             # 206 s: a fresh venv from the wheelhouse, offline
+    "tests/test_exercises_ch09_2.py",       # 173 s
+    "notebooks/08_language_models.ipynb",   # about 90 s for its two runs
+    "notebooks/07_attention_transformer.ipynb",
+    "tests/test_assignments.py",            # 90 s
+    "notebooks/05_lstm.ipynb",
+    "tests/test_hub_auth.py",               # 79 s
+    "notebooks/09_applications_1b_baselines.ipynb",
+    "notebooks/06_gru.ipynb",
+    "tests/test_hub_tls.py",                # 62 s
+    "notebooks/09_applications_1_speech_sensors.ipynb",
+    "notebooks/01_sequence_tasks.ipynb",
+]
+
+
+def heaviest_first(items) -> None:
+    """Reorder ``items`` in place: whole files, HEAVIEST_FIRST first; a file's items keep their order."""
+    rank = {name: i for i, name in enumerate(HEAVIEST_FIRST)}
+
+    def file_of(item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    order = {}
+    for i, item in enumerate(items):
+        order.setdefault(file_of(item), i)
+    items.sort(key=lambda it: (rank.get(file_of(it), len(rank)), order[file_of(it)]))

@@ -85,7 +85,7 @@ STATIC_TESTS := tests/test_book.py tests/test_slides.py
 test: install hub-install $(BOOK_STAMP) assets $(TEST_WHEELS)
 	@bash scripts/phase.sh start
 	@bash scripts/phase.sh "setup (venv, hub, assets, wheels)" $(MAKE_START)
-	bash scripts/phase.sh "pytest (tests, notebooks twice)" -- bash scripts/offline.sh $(PY) -m pytest -rs -n 2 --dist loadfile tests notebooks --nbval-lax --nbval-current-env $(addprefix --ignore=,$(STATIC_TESTS))
+	bash scripts/phase.sh "pytest (tests, notebooks twice)" -- bash scripts/offline.sh $(PY) -m pytest -rs -n 2 --dist loadfile --no-loadscope-reorder tests notebooks --nbval-lax --nbval-current-env $(addprefix --ignore=,$(STATIC_TESTS))
 	bash scripts/phase.sh book -- bash scripts/offline.sh $(PY) scripts/build_book.py
 	bash scripts/phase.sh slides -- bash scripts/offline.sh $(PY) scripts/build_slides.py
 	bash scripts/phase.sh "pytest (book, slides)" -- bash scripts/offline.sh $(PY) -m pytest -rs -n 2 $(STATIC_TESTS)

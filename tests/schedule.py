@@ -1,10 +1,12 @@
 """The order in which pytest-xdist hands out the test files (`make test`: -n 2 --dist loadfile).
 
-xdist gives each worker the next file in collection order as it frees up. In alphabetical order
-the longest files came last (the wheelhouse install 206 s and the homework cycle 219 s started
-after 25 minutes), and one worker ran them alone while the other sat idle. Longest first is the
-classic remedy (LPT scheduling): the files measured longest go out first, in this order, and the
-rest follow in collection order. Seconds from `pytest --durations=0` on this 2-core machine,
+xdist gives each worker the next file as it frees up, and by default it orders the files by their
+number of tests. That sends the chapters (a hundred nbval cells each) first and the long files of
+one or two tests last: the classroom load test (380 s), the wheelhouse install (206 s) and the
+homework cycle (219 s) started after 20 minutes, and one worker ran them while the other sat
+idle. Longest first is the classic remedy (LPT scheduling): `make test` passes
+--no-loadscope-reorder, so xdist keeps the collection order, and this module puts the files
+measured longest first, in this order; the rest follow in collection order. Seconds from `pytest --durations=0` on this 2-core machine,
 2026-12-07 (a chapter's nbval file counts both of its runs).
 """
 from __future__ import annotations

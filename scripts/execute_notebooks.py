@@ -29,6 +29,8 @@ SOURCE = ROOT / "notebooks"
 OUT = ROOT / "build" / "executed"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+# run in the kernel right after the explorer's cell: its still frames (display_data outputs)
+FRAMES_PROBE = "from helpers.plots.static_frames import display_frames as _df\n_df({!r});"
 
 
 def source_hash(path: Path) -> str:
@@ -66,6 +68,39 @@ def widget_text(model_id: str, state: dict) -> str:
     return _strip(s.get("value") if isinstance(s.get("value"), str) else s.get("description", ""))
 
 
+def without_widgets(outputs: list, i: int, swaps: dict, state: dict) -> list:
+    """Cell i's outputs for a static page: a widget view at output j becomes ``swaps[(i, j)]`` (the
+    explorer's still frames) or else its text from the widgets' ``state`` (tqdm's final bar)."""
+    import nbformat
+
+    kept = []
+    for j, output in enumerate(outputs):
+        view = output.get("data", {}).get(WIDGET_VIEW)
+        if (i, j) in swaps:
+            kept.extend(nbformat.from_dict(s) for s in swaps[(i, j)])
+        elif view:
+            text = widget_text(view["model_id"], state)
+            if text:
+                kept.append(nbformat.v4.new_output("stream", name="stdout", text=text + "\n"))
+        else:
+            kept.append(output)
+    return kept
+
+
+def write(nb, path: Path) -> None:
+    """Store the executed copy of the chapter ``path``: no widget state (no widget JavaScript in the
+    book), the source hash that up_to_date reads, written whole or not at all."""
+    import nbformat
+
+    nb.metadata.pop("widgets", None)
+    nb.metadata["seqcourse_build"] = {"source_sha256": source_hash(path)}
+    nbformat.validate(nb)
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = OUT / f"{path.name}.{os.getpid()}.{id(nb)}.tmp"
+    nbformat.write(nb, tmp)
+    tmp.replace(OUT / path.name)
+
+
 def execute(path: Path) -> tuple[str, float]:
     import nbformat
     from nbclient import NotebookClient
@@ -84,8 +119,7 @@ def execute(path: Path) -> tuple[str, float]:
                 view = output.get("data", {}).get(WIDGET_VIEW)
                 if not view:
                     continue
-                probe = nbformat.v4.new_code_cell(
-                    f"from helpers.plots.static_frames import display_frames as _df\n_df({view['model_id']!r});")
+                probe = nbformat.v4.new_code_cell(FRAMES_PROBE.format(view["model_id"]))
                 client.execute_cell(probe, i, store_history=False)
                 nb.cells[i] = cell                   # nbclient stores the executed cell at index i
                 shown = [o for o in probe.outputs if o.get("output_type") == "display_data"]
@@ -94,26 +128,9 @@ def execute(path: Path) -> tuple[str, float]:
         client.set_widgets_metadata()
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        outputs = []
-        for j, output in enumerate(cell.outputs):
-            view = output.get("data", {}).get(WIDGET_VIEW)
-            if (i, j) in swaps:
-                outputs.extend(swaps[(i, j)])
-            elif view:
-                text = widget_text(view["model_id"], state)
-                if text:
-                    outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text + "\n"))
-            else:
-                outputs.append(output)
-        cell.outputs = outputs
-    nb.metadata.pop("widgets", None)
-    nb.metadata["seqcourse_build"] = {"source_sha256": source_hash(path)}
-    OUT.mkdir(parents=True, exist_ok=True)
-    tmp = OUT / f"{path.name}.{os.getpid()}.tmp"
-    nbformat.write(nb, tmp)
-    tmp.replace(OUT / path.name)
+        if cell.cell_type == "code":
+            cell.outputs = without_widgets(cell.outputs, i, swaps, state)
+    write(nb, path)
     return path.name, time.perf_counter() - t0
 
 

@@ -187,8 +187,7 @@ def pytest_runtest_call(item):
             view = o.get("data", {}).get(WIDGET_VIEW)
             if view:
                 shown = run_in_kernel(item.parent.kernel,
-                    "from helpers.plots.static_frames import display_frames as _df\n"
-                    f"_df({view['model_id']!r});")
+                                      _execute_notebooks().FRAMES_PROBE.format(view["model_id"]))
                 shown = [s for s in shown if s["output_type"] == "display_data"]
                 if shown:
                     chapter.swaps[(index, j)] = shown
@@ -215,33 +214,18 @@ def _write_executed(item, chapter: _Chapter) -> None:
     nb = nbformat.read(chapter.path, as_version=4)
     from IPython.core.displayhook import DisplayHook
 
-    count = 0
-    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
-        count += 1
+    for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        i = count - 1
         # nbval runs cells without history, so IPython cannot see a closing ";" and shows the result
         quiet = DisplayHook.semicolon_at_end_of_expression(cell.source)
         cell.execution_count = count
         outputs = []
-        for j, o in enumerate(chapter.outputs.get(i, [])):
-            view = o.get("data", {}).get(WIDGET_VIEW)
-            if (i, j) in chapter.swaps:
-                outputs.extend(nbformat.from_dict(s) for s in chapter.swaps[(i, j)])
-            elif view:
-                shown = ex.widget_text(view["model_id"], state)
-                if shown:
-                    outputs.append(nbformat.v4.new_output("stream", name="stdout", text=shown + "\n"))
-            else:
-                o = {k: v for k, v in o.items() if k != "execution_count"}
-                if o["output_type"] == "execute_result":
-                    if quiet:
-                        continue
-                    o["execution_count"] = count
-                outputs.append(nbformat.from_dict(o))
+        for o in ex.without_widgets(chapter.outputs.get(i, []), i, chapter.swaps, state):
+            o = nbformat.from_dict({k: v for k, v in o.items() if k != "execution_count"})
+            if o["output_type"] == "execute_result":
+                if quiet:
+                    continue
+                o["execution_count"] = count
+            outputs.append(o)
         cell.outputs = outputs
-    nb.metadata.pop("widgets", None)
-    nb.metadata["seqcourse_build"] = {"source_sha256": ex.source_hash(chapter.path)}
-    nbformat.validate(nb)
-    ex.OUT.mkdir(parents=True, exist_ok=True)
-    tmp = ex.OUT / f"{chapter.path.name}.{id(chapter)}.tmp"
-    nbformat.write(nb, tmp)
-    tmp.replace(ex.OUT / chapter.path.name)
+    ex.write(nb, chapter.path)

@@ -112,3 +112,59 @@ def test_checker_decorator_turns_surprises_into_verdicts(capsys):
     assert not check(0) and "无法检查这个答案" in capsys.readouterr().out
     assert check(2) and isinstance(check(2), Verdict)
     assert _core.NOT_ANSWERED
+
+
+# ----------------------------------------------------------------------------- measured (memo)
+def _counted():
+    from helpers.exercises._core import measured
+
+    calls = []
+
+    @measured
+    def measure(model, x, v=None):
+        calls.append(1)
+        with torch.no_grad():
+            return {"out": float(model(x).sum()), "v": v}
+
+    return measure, calls
+
+
+def test_measured_reuses_a_result_only_for_the_same_contents(monkeypatch):
+    measure, calls = _counted()
+    torch.manual_seed(0)
+    model, x = torch.nn.Linear(3, 2), torch.randn(4, 3)
+    first = measure(model, x)
+    assert measure(model, x.clone()) == first and len(calls) == 1      # same model, equal data
+    first["out"] = "changed by the caller"                             # each caller gets a copy
+    assert measure(model, x)["out"] != "changed by the caller" and len(calls) == 1
+    with torch.no_grad():                                              # retrained in place
+        model.weight[0, 0] += 1e-6
+    measure(model, x)
+    assert len(calls) == 2
+    other = torch.nn.Linear(3, 2)
+    other.load_state_dict(model.state_dict())                          # another object, same contents
+    measure(other, x)
+    assert len(calls) == 2
+    x2 = x.clone(); x2[0, 0] += 1
+    measure(model, x2); measure(model, x, v=3)                         # other data, other argument
+    assert len(calls) == 4
+    monkeypatch.setenv("SEQHW_STUDENT", "someone")                     # another student's variant
+    measure(model, x)
+    monkeypatch.setenv("SEQCOURSE_SEED", "3")                          # another seed offset
+    measure(model, x)
+    assert len(calls) == 6
+
+
+def test_measured_does_not_memoise_what_it_cannot_read_exactly():
+    measure, calls = _counted()
+    model, x = torch.nn.Linear(3, 2), torch.randn(4, 3)
+    handle = model.register_forward_hook(lambda m, a, out: out * 0)
+    assert measure(model, x)["out"] == 0 and measure(model, x)["out"] == 0
+    handle.remove()
+    assert measure(model, x)["out"] != 0 and len(calls) == 3
+    model.forward = lambda inp: inp.sum(-1, keepdim=True)              # a forward patched on the object
+    measure(model, x); measure(model, x)
+    assert len(calls) == 5
+    fn_arg = lambda: None                                              # a function argument
+    measure(model, x, v=fn_arg); measure(model, x, v=fn_arg)
+    assert len(calls) == 7

@@ -29,6 +29,7 @@ import functools
 import inspect
 import math
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -123,6 +124,86 @@ def reference(fn):
     teacher's full helpers at autograde time, decide."""
     fn.__seqcourse_reference__ = True
     return fn
+
+
+class _NoKey(Exception):
+    """An argument whose contents cannot be read exactly (a function, a hooked module): no memo."""
+
+
+def _feed(h, obj, seen: set) -> None:
+    """Feed ``obj``'s type and exact contents into the hash ``h`` (raise _NoKey where unsure)."""
+    if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, np.generic)):
+        h.update(f"{type(obj).__qualname__}:{obj!r};".encode())
+        return
+    if id(obj) in seen:
+        raise _NoKey("a cycle")
+    seen = seen | {id(obj)}
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}{obj.requires_grad};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject:
+            raise _NoKey("an object array")
+        h.update(f"A{obj.dtype.str}{obj.shape};".encode())
+        h.update(np.ascontiguousarray(obj).tobytes())
+    elif isinstance(obj, torch.nn.Module):
+        for m in obj.modules():          # a hook or an instance-level forward changes what it computes
+            if (m._forward_hooks or m._forward_pre_hooks or "forward" in vars(m)
+                    or getattr(m, "_forward_hooks_with_kwargs", None)):
+                raise _NoKey("a hooked module")
+        h.update(f"M{type(obj).__module__}.{type(obj).__qualname__}{obj.training}{obj!r};".encode())
+        for name, t in obj.state_dict(keep_vars=True).items():
+            h.update(name.encode())
+            _feed(h, t, seen)
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"{type(obj).__qualname__}{len(obj)}[".encode())
+        for item in obj:
+            _feed(h, item, seen)
+        h.update(b"]")
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}{{".encode())
+        for k, item in obj.items():
+            _feed(h, k, seen)
+            _feed(h, item, seen)
+        h.update(b"}")
+    elif hasattr(obj, "__dict__") and not callable(obj) and type(obj).__module__.startswith("helpers."):
+        h.update(f"O{type(obj).__module__}.{type(obj).__qualname__}".encode())   # the course's own
+        _feed(h, vars(obj), seen)                                                 # data classes
+    else:
+        raise _NoKey(type(obj).__qualname__)
+
+
+def measured(fn):
+    """Memoise a measurement the checkers repeat on the student's objects (a trained model's
+    perplexities, a detector's recall): the key is the exact contents of every argument (every
+    parameter and buffer of a model, every element of a tensor or array), so a result is reused
+    only for the same model in the same state on the same data, never for a retrained or changed
+    one. An argument that cannot be read that exactly (a function, a module with hooks) means no
+    memo. Each caller gets its own copy of the result; the last 32 results are kept."""
+    import collections
+    import hashlib
+
+    cache: collections.OrderedDict = collections.OrderedDict()
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        h = hashlib.blake2b(digest_size=20)
+        try:   # what else a helper reads: the student's variant, the seed offset, the default dtype
+            _feed(h, (args, kwargs, [os.environ.get(k) for k in (STUDENT_ENV, HUB_USER_ENV, "SEQCOURSE_SEED")],
+                      str(torch.get_default_dtype())), set())
+        except _NoKey:
+            return fn(*args, **kwargs)
+        key = h.digest()
+        if key not in cache:
+            cache[key] = fn(*args, **kwargs)
+            while len(cache) > 32:
+                cache.popitem(last=False)
+        cache.move_to_end(key)
+        return copy.deepcopy(cache[key])
+
+    wrapped.cache_clear = cache.clear
+    return wrapped
 
 
 def checker(fn):

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ..env import generator
-from ._core import (Verdict, checker, describe, quiet_false, read_number, reference, run_student,
+from ._core import (Verdict, checker, describe, measured, quiet_false, read_number, reference, run_student,
                     unanswered, variant, variant_rng, variant_seed, verdict)
 
 
@@ -235,6 +235,7 @@ def bits_inputs(corpus, v: int | None = None) -> tuple[torch.Tensor, torch.Tenso
 
 
 @reference
+@measured
 def bits_answers(model, x, y) -> dict[str, float]:
     """The right bits per character of ``model`` on (x, y) and the values of the named mistakes."""
     from ..lm import perplexity
@@ -295,6 +296,7 @@ def context_inputs(corpus, v: int | None = None) -> tuple[torch.Tensor, torch.Te
 
 
 @reference
+@measured
 def context_answer(model, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """(perplexity at position 0, perplexity at the last position) of ``model`` on (x, y)."""
     from ..lm import token_losses
@@ -304,6 +306,7 @@ def context_answer(model, x: torch.Tensor, y: torch.Tensor) -> tuple[float, floa
 
 
 @reference
+@measured
 def context_mistakes(model, x: torch.Tensor, y: torch.Tensor) -> dict[str, tuple[float, float]]:
     """The pairs the named mistakes give on (x, y)."""
     from ..lm import token_losses

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._core import (checker, close, describe, quiet_false, read_bool, read_number, reference, unanswered,
+from ._core import (checker, close, describe, measured, quiet_false, read_bool, read_number, reference, unanswered,
                     variant, variant_rng, verdict)
 
 TEST, END = "2008-01-01", "2010-04-01"          # the chapter's test months (targets), L = 12, H = 3
@@ -219,6 +219,7 @@ def _detect(detector, series, start, stop, input_len, scaler, threshold, sizes, 
 TRAINED_SHARE = 0.91
 
 
+@measured
 def detector_is_trained(detector, series, start: int, input_len: int, scaler) -> bool:
     """Whether ``detector``'s one-step validation MSE (standardised) is below TRAINED_SHARE of the
     naive forecast's on the same windows [round(0.7·T), start)."""
@@ -234,6 +235,7 @@ def detector_is_trained(detector, series, start: int, input_len: int, scaler) ->
     return mse < TRAINED_SHARE * naive
 
 
+@measured
 def validation_threshold(detector, series, start: int, input_len: int, scaler) -> float:
     """The chapter's threshold for ``detector``: the 99 % quantile of its one-step |error| (°C) on the
     validation days [round(0.7·T), start). Not an answer (the notebook prints it); the checker uses it
@@ -250,6 +252,7 @@ def validation_threshold(detector, series, start: int, input_len: int, scaler) -
 
 
 @reference
+@measured
 def spike_answers(detector, series, start: int, stop: int, input_len: int, scaler, threshold: float,
                   v: int | None = None) -> dict:
     """The recall on the variant's spikes, the ±12 °C recall of the chapter's injection, and the

@@ -246,8 +246,9 @@ def lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def train_lm(model: nn.Module, corpus: Corpus, steps: int = 300, batch_size: int = 32, T: int = 64,
              lr: float = 3e-3, warmup: int = 30, clip: float = 1.0, seed: int = 0, desc: str = "训练",
-             progress: bool = True) -> LMHistory:
-    """Adam on random training windows, linear warm-up then cosine decay of the learning rate."""
+             progress: bool = True, bar=None) -> LMHistory:
+    """Adam on random training windows, linear warm-up then cosine decay of the learning rate.
+    ``bar``: a progress bar made beforehand (train_together makes one per model, in order)."""
     checks.positive_int(steps, "steps")
     x, y = windows(corpus.train, steps * batch_size, T, seed=seed)
     # Adam's update as one fused kernel and the clipping norm vectorised over all parameters (the
@@ -257,8 +258,9 @@ def train_lm(model: nn.Module, corpus: Corpus, steps: int = 300, batch_size: int
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     history, running, every = LMHistory(), 0.0, max(1, steps // 20)
     model.train()
-    bar = tqdm(range(steps), desc=desc, bar_format=BAR_FORMAT, disable=not progress, leave=True)
-    for step in bar:
+    if bar is None:
+        bar = tqdm(total=steps, desc=desc, bar_format=BAR_FORMAT, disable=not progress, leave=True)
+    for step in range(steps):
         sl = slice(step * batch_size, (step + 1) * batch_size)
         loss = lm_loss(model, x[sl], y[sl])
         opt.zero_grad()
@@ -270,10 +272,59 @@ def train_lm(model: nn.Module, corpus: Corpus, steps: int = 300, batch_size: int
         if (step + 1) % every == 0:
             history.loss.append(running / every)
             history.steps.append(step + 1)
-            bar.set_postfix({"loss": f"{running / every:.3f}"})
+            bar.set_postfix({"loss": f"{running / every:.3f}"}, refresh=False)
             running = 0.0
+        bar.update(1)
+    bar.close()
     model.eval()
     return history
+
+
+def _draws_random_numbers(model: nn.Module) -> bool:
+    """Whether training ``model`` draws from PyTorch's global generator (dropout), which threads share."""
+    return any((isinstance(m, nn.Dropout) and m.p > 0) or (isinstance(m, MultiheadAttention) and m.dropout > 0)
+               for m in model.modules())
+
+
+def train_together(models: dict, corpus: Corpus, lr: dict, progress: bool = True, **kwargs) -> dict:
+    """Train every model of ``models`` (name -> model) with ``train_lm(model, corpus, lr=lr[name],
+    desc=name, **kwargs)``, each in its own thread, so that two models use two CPU cores; return
+    name -> LMHistory. Each model runs the same operations in the same order as alone (one
+    PyTorch thread each, nothing shared but the read-only windows), so the weights and histories
+    are exactly those of training them one after another (tests/test_lm.py); that is also what
+    happens when PyTorch already uses several threads per model, or a model uses dropout (which
+    draws from the generator the threads would share). The bars are made here, in order; an
+    interrupt (the kernel's stop button) stops every model at its next step."""
+    import threading
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    if set(lr) != set(models):
+        raise ValueError(f"lr needs one learning rate per model: models {list(models)}, lr {list(lr)}")
+    if torch.get_num_threads() > 1 or any(_draws_random_numbers(m) for m in models.values()):
+        return {name: train_lm(m, corpus, lr=lr[name], desc=name, progress=progress, **kwargs)
+                for name, m in models.items()}
+    steps, stop = kwargs.get("steps", 300), threading.Event()
+
+    class Bar(tqdm):                      # a bar whose update stops its thread once stop is set
+        def update(self, n=1):
+            if stop.is_set():
+                raise KeyboardInterrupt("stopped")
+            return super().update(n)
+
+    bars = {name: Bar(total=steps, desc=name, bar_format=BAR_FORMAT, disable=not progress, leave=True)
+            for name in models}
+    with ThreadPoolExecutor(max_workers=len(models)) as pool:
+        futures = {name: pool.submit(train_lm, m, corpus, lr=lr[name], bar=bars[name], **kwargs)
+                   for name, m in models.items()}
+        try:
+            wait(futures.values(), return_when=FIRST_EXCEPTION)
+            failed = [f.exception() for f in futures.values() if f.done() and f.exception() is not None]
+            if failed:
+                raise failed[0]
+            return {name: f.result() for name, f in futures.items()}
+        except BaseException:
+            stop.set()
+            raise
 
 
 @contextmanager

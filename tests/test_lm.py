@@ -237,3 +237,74 @@ def test_train_lm_uses_fused_adam_with_the_same_steps_as_the_loop():
             lm._FAST_ADAM = old
         losses.append(torch.cat([p.detach().flatten() for p in m.parameters()]))
     assert torch.allclose(losses[0], losses[1], atol=1e-6, rtol=0)
+
+
+def _pair(V):
+    torch.manual_seed(0)
+    return {"lstm": lm.CharLSTM(V, 16, 24), "gpt": lm.GPT(V, d_model=16, num_heads=2, num_layers=1, max_len=16)}
+
+
+def test_train_together_equals_training_one_after_another(corpus):
+    """The two threads change nothing: the same weights and histories, bit for bit."""
+    V, kw = len(corpus.vocab), dict(steps=30, batch_size=8, T=16, seed=3, progress=False)
+    lr = {"lstm": 2e-2, "gpt": 3e-3}
+    alone, together, threads = _pair(V), _pair(V), torch.get_num_threads()
+    torch.set_num_threads(1)              # as helpers.env.setup sets it: one thread per model
+    try:
+        want = {name: lm.train_lm(m, corpus, lr=lr[name], **kw) for name, m in alone.items()}
+        got = lm.train_together(together, corpus, lr=lr, **kw)
+    finally:
+        torch.set_num_threads(threads)
+    assert list(got) == list(want)
+    for name in alone:
+        assert got[name] == want[name]
+        a, b = alone[name].state_dict(), together[name].state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+        assert not together[name].training
+
+
+def test_train_together_checks_its_arguments_and_passes_errors_on(corpus):
+    V = len(corpus.vocab)
+    with pytest.raises(ValueError, match="one learning rate per model"):
+        lm.train_together(_pair(V), corpus, lr={"lstm": 1e-2}, steps=2, progress=False)
+    with pytest.raises(ValueError, match="steps"):
+        lm.train_together(_pair(V), corpus, lr={"lstm": 1e-2, "gpt": 1e-3}, steps=0, progress=False)
+
+
+def test_train_together_trains_models_with_dropout_one_after_another(corpus, monkeypatch):
+    """Dropout draws from the generator the threads would share: such models train in turn,
+    so the result does not depend on how the threads interleave."""
+    V = len(corpus.vocab)
+    models = {"a": lm.GPT(V, d_model=16, num_heads=2, num_layers=1, max_len=16, dropout=0.1),
+              "b": lm.CharLSTM(V, 16, 24)}
+    assert lm._draws_random_numbers(models["a"]) and not lm._draws_random_numbers(models["b"])
+    import threading
+    seen = []
+    real = lm.train_lm
+    monkeypatch.setattr(lm, "train_lm", lambda *a, **k: seen.append(threading.current_thread()) or real(*a, **k))
+    lm.train_together(models, corpus, lr={"a": 1e-3, "b": 1e-2}, steps=2, batch_size=2, T=8, progress=False)
+    assert seen == [threading.main_thread()] * 2
+
+
+def test_train_together_stops_every_model_when_one_fails(corpus, monkeypatch):
+    """An error in one model's thread (or the kernel's stop button) stops the others at their next step."""
+    import collections
+
+    models, real, calls = _pair(len(corpus.vocab)), lm.lm_loss, collections.Counter()
+
+    def loss(model, x, y):
+        calls[type(model).__name__] += 1
+        if isinstance(model, lm.GPT) and calls["GPT"] == 5:
+            raise RuntimeError("boom")
+        return real(model, x, y)
+
+    monkeypatch.setattr(lm, "lm_loss", loss)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            lm.train_together(models, corpus, lr={"lstm": 1e-2, "gpt": 1e-3}, steps=5000, batch_size=2, T=8,
+                              progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert calls["GPT"] == 5 and calls["CharLSTM"] < 5000

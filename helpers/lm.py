@@ -280,51 +280,20 @@ def train_lm(model: nn.Module, corpus: Corpus, steps: int = 300, batch_size: int
     return history
 
 
-def _draws_random_numbers(model: nn.Module) -> bool:
-    """Whether training ``model`` draws from PyTorch's global generator (dropout), which threads share."""
-    return any((isinstance(m, nn.Dropout) and m.p > 0) or (isinstance(m, MultiheadAttention) and m.dropout > 0)
-               for m in model.modules())
-
-
 def train_together(models: dict, corpus: Corpus, lr: dict, progress: bool = True, **kwargs) -> dict:
-    """Train every model of ``models`` (name -> model) with ``train_lm(model, corpus, lr=lr[name],
-    desc=name, **kwargs)``, each in its own thread, so that two models use two CPU cores; return
-    name -> LMHistory. Each model runs the same operations in the same order as alone (one
-    PyTorch thread each, nothing shared but the read-only windows), so the weights and histories
-    are exactly those of training them one after another (tests/test_lm.py); that is also what
-    happens when PyTorch already uses several threads per model, or a model uses dropout (which
-    draws from the generator the threads would share). The bars are made here, in order; an
-    interrupt (the kernel's stop button) stops every model at its next step."""
-    import threading
-    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+    """``train_lm(model, corpus, lr=lr[name], desc=name, **kwargs)`` for every model of ``models``
+    (name -> model), at the same time, one thread each, so that two models use two CPU cores
+    (helpers.train.side_by_side); returns name -> LMHistory, exactly the histories (and weights)
+    of training them one after another (tests/test_lm.py)."""
+    from .train import side_by_side
 
     if set(lr) != set(models):
         raise ValueError(f"lr needs one learning rate per model: models {list(models)}, lr {list(lr)}")
-    if torch.get_num_threads() > 1 or any(_draws_random_numbers(m) for m in models.values()):
-        return {name: train_lm(m, corpus, lr=lr[name], desc=name, progress=progress, **kwargs)
-                for name, m in models.items()}
-    steps, stop = kwargs.get("steps", 300), threading.Event()
-
-    class Bar(tqdm):                      # a bar whose update stops its thread once stop is set
-        def update(self, n=1):
-            if stop.is_set():
-                raise KeyboardInterrupt("stopped")
-            return super().update(n)
-
-    bars = {name: Bar(total=steps, desc=name, bar_format=BAR_FORMAT, disable=not progress, leave=True)
-            for name in models}
-    with ThreadPoolExecutor(max_workers=len(models)) as pool:
-        futures = {name: pool.submit(train_lm, m, corpus, lr=lr[name], bar=bars[name], **kwargs)
-                   for name, m in models.items()}
-        try:
-            wait(futures.values(), return_when=FIRST_EXCEPTION)
-            failed = [f.exception() for f in futures.values() if f.done() and f.exception() is not None]
-            if failed:
-                raise failed[0]
-            return {name: f.result() for name, f in futures.items()}
-        except BaseException:
-            stop.set()
-            raise
+    steps = kwargs.get("steps", 300)
+    checks.positive_int(steps, "steps")
+    jobs = {name: (lambda bar, name=name, m=m: train_lm(m, corpus, lr=lr[name], bar=bar, **kwargs))
+            for name, m in models.items()}
+    return side_by_side(jobs, models, steps, progress)
 
 
 @contextmanager

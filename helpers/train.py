@@ -49,13 +49,14 @@ class History:
 def fit(model: torch.nn.Module, loss_fn: Callable, data: Sequence[torch.Tensor], *, epochs: int,
         batch_size: int = 64, lr: float = 1e-2, clip: float | None = None, seed: int = 0,
         eval_fn: Callable | None = None, desc: str = "训练", weight_decay: float = 0.0,
-        progress: bool = True) -> History:
+        progress: bool = True, bar=None) -> History:
     """Train ``model`` with Adam.
 
     data:    tensors with the examples along dim 0, e.g. (X, Y); mini-batches slice all of them.
     loss_fn: loss_fn(model, *batch) -> scalar loss.
     clip:    if given, clip the gradient's total norm to this value (torch.nn.utils.clip_grad_norm_).
     eval_fn: eval_fn(model) -> dict of numbers, run after each epoch (in eval mode, no grad).
+    bar:     a progress bar made beforehand (fit_together makes one per model, in order).
     """
     checks.positive_int(epochs, "epochs")
     if not data or not all(isinstance(t, torch.Tensor) for t in data):
@@ -67,8 +68,9 @@ def fit(model: torch.nn.Module, loss_fn: Callable, data: Sequence[torch.Tensor],
         raise ValueError(f"clip must be None or a number > 0, got {clip!r}")
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history = History()
-    bar = tqdm(range(epochs), desc=desc, bar_format=BAR_FORMAT, disable=not progress, leave=True)
-    for epoch in bar:
+    if bar is None:
+        bar = tqdm(total=epochs, desc=desc, bar_format=BAR_FORMAT, disable=not progress, leave=True)
+    for epoch in range(epochs):
         model.train()
         total, norms, count = 0.0, 0.0, 0
         for idx in batches(n, batch_size, shuffle=True, seed=seed * 100003 + epoch):
@@ -89,6 +91,69 @@ def fit(model: torch.nn.Module, loss_fn: Callable, data: Sequence[torch.Tensor],
                 metrics = eval_fn(model)
             history.metrics.append(metrics)
             postfix.update({k: f"{v:.4f}" for k, v in metrics.items()})
-        bar.set_postfix(postfix)
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(1)
+    bar.close()
     model.eval()
     return history
+
+
+def draws_random_numbers(model: torch.nn.Module) -> bool:
+    """Whether training ``model`` draws from PyTorch's global generator (dropout), which threads share."""
+    return any(isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0
+               or isinstance(getattr(m, "dropout", None), float) and m.dropout > 0
+               for m in model.modules())
+
+
+def side_by_side(jobs: dict, models: dict, total: int, progress: bool = True) -> dict:
+    """Run ``jobs[name](bar)`` for every name, each in its own thread, and return name -> result.
+
+    Meant for training independent models (``models[name]``) at the same time: with one PyTorch
+    thread per model (helpers.env.set_threads), two models use two CPU cores. A job must touch
+    nothing but its own model and read-only data; then every model runs the same operations in the
+    same order as alone, and the result is exactly that of running the jobs one after another
+    (tests/test_plotting_and_train.py). They do run one after another when PyTorch already uses several
+    threads, or when a model uses dropout (it draws from the generator the threads would share).
+    The bars (``total`` steps each, labelled with the name) are made here, in order, so the
+    output does not depend on which thread starts first; an error in one job, or an interrupt
+    (the kernel's stop button), stops every job at its next step."""
+    import threading
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    if set(jobs) != set(models):
+        raise ValueError(f"need one job per model: models {list(models)}, jobs {list(jobs)}")
+    stop = threading.Event()
+
+    class Bar(tqdm):                      # a bar whose update stops its job once stop is set
+        def update(self, n=1):
+            if stop.is_set():
+                raise KeyboardInterrupt("stopped")
+            return super().update(n)
+
+    def bar(name):
+        return Bar(total=total, desc=name, bar_format=BAR_FORMAT, disable=not progress, leave=True)
+
+    if torch.get_num_threads() > 1 or any(draws_random_numbers(m) for m in models.values()):
+        return {name: job(bar(name)) for name, job in jobs.items()}
+    bars = {name: bar(name) for name in jobs}
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = {name: pool.submit(job, bars[name]) for name, job in jobs.items()}
+        try:
+            wait(futures.values(), return_when=FIRST_EXCEPTION)
+            failed = [f.exception() for f in futures.values() if f.done() and f.exception() is not None]
+            if failed:
+                raise failed[0]
+            return {name: f.result() for name, f in futures.items()}
+        except BaseException:
+            stop.set()
+            raise
+
+
+def fit_together(models: dict, loss_fn: Callable, data: Sequence[torch.Tensor], **kwargs) -> dict:
+    """``fit(model, loss_fn, data, desc=name, **kwargs)`` for every model of ``models`` (name ->
+    model), at the same time, one thread each (see side_by_side); returns name -> History, exactly
+    the histories (and weights) of fitting them one after another."""
+    checks.positive_int(kwargs.get("epochs"), "epochs")
+    progress = kwargs.pop("progress", True)
+    jobs = {name: (lambda bar, m=m: fit(m, loss_fn, data, bar=bar, **kwargs)) for name, m in models.items()}
+    return side_by_side(jobs, models, kwargs["epochs"], progress)

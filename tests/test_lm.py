@@ -277,7 +277,8 @@ def test_train_together_trains_models_with_dropout_one_after_another(corpus, mon
     V = len(corpus.vocab)
     models = {"a": lm.GPT(V, d_model=16, num_heads=2, num_layers=1, max_len=16, dropout=0.1),
               "b": lm.CharLSTM(V, 16, 24)}
-    assert lm._draws_random_numbers(models["a"]) and not lm._draws_random_numbers(models["b"])
+    from helpers.train import draws_random_numbers
+    assert draws_random_numbers(models["a"]) and not draws_random_numbers(models["b"])
     import threading
     seen = []
     real = lm.train_lm

@@ -1,7 +1,9 @@
 """Chinese renders without missing glyphs; the training loop trains; seeds reproduce."""
+import time
 import warnings
 
 import matplotlib.pyplot as plt
+import pytest
 import torch
 
 from helpers import env, train
@@ -73,3 +75,73 @@ def test_sequence_cross_entropy_skips_padding():
     kept = scores[targets != -100]
     expected = torch.nn.functional.cross_entropy(kept, targets[targets != -100])
     assert torch.allclose(train.sequence_cross_entropy(scores, targets), expected)
+
+
+def _two_models(dropout: float = 0.0):
+    torch.manual_seed(0)
+    return {"gru": torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Dropout(dropout),
+                                       torch.nn.Linear(16, 1)),
+            "mlp": torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))}
+
+
+def _data():
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(256, 4, generator=g)
+    return X, X.sum(1, keepdim=True).sin()
+
+
+def _mse(model, x, y):
+    return ((model(x) - y) ** 2).mean()
+
+
+def test_fit_together_equals_fitting_one_after_another():
+    """Two threads change nothing: the same weights and histories, bit for bit, and the bars in order."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)                      # as helpers.env.setup sets it
+    try:
+        alone, together = _two_models(), _two_models()
+        want = {name: train.fit(m, _mse, _data(), epochs=5, batch_size=16, lr=1e-2, clip=1.0, seed=2,
+                                progress=False) for name, m in alone.items()}
+        got = train.fit_together(together, _mse, _data(), epochs=5, batch_size=16, lr=1e-2, clip=1.0, seed=2,
+                                 progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert list(got) == ["gru", "mlp"]
+    for name in alone:
+        assert got[name] == want[name]
+        a, b = alone[name].state_dict(), together[name].state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+def test_side_by_side_runs_dropout_models_in_turn_and_stops_all_on_an_error():
+    import threading
+
+    assert train.draws_random_numbers(_two_models(0.1)["gru"]) and not train.draws_random_numbers(_two_models()["gru"])
+    where = []
+    jobs = {name: (lambda bar: where.append(threading.current_thread())) for name in ("gru", "mlp")}
+    train.side_by_side(jobs, _two_models(0.1), total=1, progress=False)
+    assert where == [threading.main_thread()] * 2
+    with pytest.raises(ValueError, match="one job per model"):
+        train.side_by_side({"gru": jobs["gru"]}, _two_models(), total=1, progress=False)
+
+    steps = {"gru": 0, "mlp": 0}
+
+    def job(name, fail_at):
+        def run(bar):
+            for _ in range(10_000):
+                steps[name] += 1
+                if steps[name] == fail_at:
+                    raise RuntimeError("boom")
+                time.sleep(0.001)
+                bar.update(1)
+        return run
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            train.side_by_side({"gru": job("gru", None), "mlp": job("mlp", 20)}, _two_models(), total=10_000,
+                               progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert steps["mlp"] == 20 and steps["gru"] < 10_000

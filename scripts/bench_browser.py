@@ -2,6 +2,8 @@
 
     python scripts/bench_browser.py [--moves 30] [notebooks/04_bptt.ipynb ...]
 
+Without notebooks it measures every chapter that shows the explorer (04, 05, 07, 10-2).
+
 Starts a private JupyterLab on 127.0.0.1, opens each notebook in headless Debian Chromium,
 runs it, then presses the arrow keys on the weight-scale slider (alternating right and left)
 and measures, in the page's clock, the time from each key press to the explorer's new image
@@ -22,9 +24,19 @@ sys.path.insert(0, str(ROOT / "tests"))
 import labdriver as ld  # noqa: E402
 
 
+def explorer_chapters() -> list[str]:
+    """Every chapter with a gradient explorer in a code cell."""
+    found = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        if any(c["cell_type"] == "code" and "gradient_explorer(" in "".join(c["source"]) for c in cells):
+            found.append(path.relative_to(ROOT).as_posix())
+    return found
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", default=["notebooks/04_bptt.ipynb"])
+    parser.add_argument("notebooks", nargs="*", default=explorer_chapters())
     parser.add_argument("--moves", type=int, default=30)
     args = parser.parse_args(argv)
     if not ld.CHROMIUM.exists():

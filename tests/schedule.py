@@ -6,26 +6,31 @@ one or two tests last: the classroom load test (then 380 s), the wheelhouse inst
 homework cycle (219 s) started after 20 minutes, and one worker ran them while the other sat
 idle. Longest first is the classic remedy (LPT scheduling): `make test` passes
 --no-loadscope-reorder, so xdist keeps the collection order, and this module puts the files
-measured longest first, in this order; the rest follow in collection order. Seconds from `pytest --durations=0` on this 2-core machine,
-2026-12-07 (a chapter's nbval file counts both of its runs).
+measured longest first, in this order; the rest follow in collection order. Seconds per file
+(calls and fixtures) from `pytest --durations=0` in `make test`'s own command on this 2-core
+machine, 2026-12-07 evening (1880 worker-seconds in 995 s of wall time; a chapter's nbval file
+counts both of its runs). vmstat over that run: the two cores were 68 % busy on average, the
+rest is waiting (servers starting, pip, the browser), so -n 3 would fill some of it, at the risk
+of the class-server tests' latency bounds.
 """
 from __future__ import annotations
 
 HEAVIEST_FIRST = [
-    "tests/test_hub.py",                    # about 320 s: the classroom load test (4 students, 04 + 05)
-    "tests/test_homework_cycle.py",         # 220 s
-    "tests/test_wheelhouse.py",             # 206 s: a fresh venv from the wheelhouse, offline
-    "tests/test_assignments.py",            # 90 s
-    "tests/test_hub_auth.py",               # 79 s
-    "notebooks/08_language_models.ipynb",   # about 65 s for its two runs beside another worker
-    "tests/test_hub_tls.py",                # 62 s
-    "notebooks/07_attention_transformer.ipynb",
-    "notebooks/05_lstm.ipynb",
+    "tests/test_browser.py",                # 427 s: every chapter's Run All in JupyterLab + Chromium
+    "tests/test_hub.py",                    # 308 s: the classroom load test (4 students, 04 + 05)
+    "tests/test_homework_cycle.py",         # 138 s
+    "tests/test_wheelhouse.py",             # 134 s: a fresh venv from the wheelhouse, offline
+    "tests/test_hub_auth.py",               # 106 s
+    "tests/test_exercises_ch08.py",         # 92 s (235 s before its measurements were memoised)
+    "notebooks/08_language_models.ipynb",   # 57 s for its two runs
+    "notebooks/07_attention_transformer.ipynb",   # 52 s
+    "tests/test_assignments.py",            # 52 s
+    "tests/test_hub_limits_class.py",       # 38 s
+    "notebooks/05_lstm.ipynb",              # 38 s
+    "tests/test_nbval_passes.py",           # 33 s
     "notebooks/09_applications_1b_baselines.ipynb",
-    "notebooks/06_gru.ipynb",
     "notebooks/01_sequence_tasks.ipynb",
-    "tests/test_exercises_ch08.py",         # about 40 s (235 s before its measurements were memoised)
-    "notebooks/09_applications_1_speech_sensors.ipynb",
+    "notebooks/06_gru.ipynb",
 ]
 
 

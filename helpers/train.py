@@ -109,19 +109,27 @@ def side_by_side(jobs: dict, models: dict, total: int, progress: bool = True) ->
     """Run ``jobs[name](bar)`` for every name, each in its own thread, and return name -> result.
 
     Meant for training independent models (``models[name]``) at the same time: with one PyTorch
-    thread per model (helpers.env.set_threads), two models use two CPU cores. A job must touch
-    nothing but its own model and read-only data; then every model runs the same operations in the
-    same order as alone, and the result is exactly that of running the jobs one after another
-    (tests/test_plotting_and_train.py). They do run one after another when PyTorch already uses several
-    threads, or when a model uses dropout (it draws from the generator the threads would share).
-    The bars (``total`` steps each, labelled with the name) are made here, in order, so the
-    output does not depend on which thread starts first; an error in one job, or an interrupt
-    (the kernel's stop button), stops every job at its next step."""
+    thread per model (helpers.env.set_threads), two models use two CPU cores (where a machine or a
+    class server's limit gives a kernel one core, the threads share it and it takes as long as one
+    after the other). A job must touch nothing but its own model and read-only data, and draw no
+    random numbers from PyTorch's global generator (no dropout, no random loss or evaluation);
+    then every model runs the same operations in the same order as alone, and the result is
+    exactly that of running the jobs one after another (tests/test_plotting_and_train.py). The jobs
+    do run one after another when PyTorch already uses several threads, or when a model has
+    dropout; a global-generator draw that slips through anyway is reported with a warning. The bars
+    (``total`` updates each, labelled with the name) are made here, in order, so the output does
+    not depend on which thread starts first; an error in one job, or an interrupt (the kernel's stop
+    button), stops every job at its next bar update (a step of train_lm, an epoch of fit)."""
     import threading
+    import warnings
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
     if set(jobs) != set(models):
         raise ValueError(f"need one job per model: models {list(models)}, jobs {list(jobs)}")
+    if len({id(m) for m in models.values()}) != len(models):
+        raise ValueError(f"each job needs its own model: {list(models)} share one")
+    if not jobs:
+        return {}
     stop = threading.Event()
 
     class Bar(tqdm):                      # a bar whose update stops its job once stop is set
@@ -135,24 +143,32 @@ def side_by_side(jobs: dict, models: dict, total: int, progress: bool = True) ->
 
     if torch.get_num_threads() > 1 or any(draws_random_numbers(m) for m in models.values()):
         return {name: job(bar(name)) for name, job in jobs.items()}
-    bars = {name: bar(name) for name in jobs}
+    bars, rng = {name: bar(name) for name in jobs}, torch.random.get_rng_state()
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {name: pool.submit(job, bars[name]) for name, job in jobs.items()}
         try:
+            futures = {name: pool.submit(job, bars[name]) for name, job in jobs.items()}
             wait(futures.values(), return_when=FIRST_EXCEPTION)
             failed = [f.exception() for f in futures.values() if f.done() and f.exception() is not None]
             if failed:
                 raise failed[0]
-            return {name: f.result() for name, f in futures.items()}
+            results = {name: f.result() for name, f in futures.items()}
         except BaseException:
             stop.set()
+            for b in bars.values():
+                b.close()
             raise
+    if not torch.equal(rng, torch.random.get_rng_state()):
+        warnings.warn("the jobs drew random numbers from PyTorch's global generator while running side by side: "
+                      "the result can change from run to run; draw from a torch.Generator of each job instead",
+                      RuntimeWarning, stacklevel=2)
+    return results
 
 
 def fit_together(models: dict, loss_fn: Callable, data: Sequence[torch.Tensor], **kwargs) -> dict:
     """``fit(model, loss_fn, data, desc=name, **kwargs)`` for every model of ``models`` (name ->
     model), at the same time, one thread each (see side_by_side); returns name -> History, exactly
-    the histories (and weights) of fitting them one after another."""
+    the histories (and weights) of fitting them one after another. ``loss_fn`` and ``eval_fn``
+    serve every model at once, so they must keep no state between calls (not ts.KeepBest)."""
     checks.positive_int(kwargs.get("epochs"), "epochs")
     progress = kwargs.pop("progress", True)
     jobs = {name: (lambda bar, m=m: fit(m, loss_fn, data, bar=bar, **kwargs)) for name, m in models.items()}

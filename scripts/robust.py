@@ -49,8 +49,8 @@ def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True)
 
     With ``shared`` the offsets run one after another in one kernel, as a student re-runs a
     notebook: each run first sets ``SEQCOURSE_SEED`` (and the claims file) in the kernel, clears the
-    memo caches of the helpers (``functools.lru_cache``; the helpers' own result dicts are keyed by
-    the offset) and closes every figure, then runs every code cell. That a run in a used kernel
+    memo caches of the helpers (``functools.lru_cache`` and the checkers' ``measured``; the
+    helpers' own result dicts are keyed by the offset) and closes every figure, then runs every code cell. That a run in a used kernel
     prints what a run in a fresh one prints is what nbval's second run checks for every chapter
     (tests/nbval_passes.py), and tests/test_seed_and_claims.py checks here that the claims match a
     fresh kernel's. It saves each further run the kernel's start and imports (torch, sklearn,
@@ -95,7 +95,7 @@ _os.environ["SEQCOURSE_CLAIMS"] = {claims!r}
 for _name, _mod in list(_sys.modules.items()):
     if _name == "helpers" or _name.startswith("helpers."):
         for _obj in list(vars(_mod).values()):
-            if isinstance(_obj, _ft._lru_cache_wrapper):
+            if isinstance(_obj, _ft._lru_cache_wrapper) or getattr(_obj, "__seqcourse_memo__", False) is True:
                 _obj.cache_clear()
 if "matplotlib.pyplot" in _sys.modules:
     _sys.modules["matplotlib.pyplot"].close("all")

@@ -168,3 +168,28 @@ def test_measured_does_not_memoise_what_it_cannot_read_exactly():
     fn_arg = lambda: None                                              # a function argument
     measure(model, x, v=fn_arg); measure(model, x, v=fn_arg)
     assert len(calls) == 7
+
+
+def test_measured_sees_a_changed_setting_and_the_chapters_arguments_have_a_key():
+    """A setting that is not a tensor (GRUForecaster.residual, a submodule's training flag) is part
+    of the key, and what the ch08 and ch09_2 checkers measure is memoised at all (no function or
+    unreadable object among the arguments, which would silently turn the memo off)."""
+    from helpers import lm
+    from helpers import timeseries as ts
+    from helpers.exercises._core import memo_key
+
+    torch.manual_seed(0)
+    detector = ts.GRUForecaster(hidden_size=4, n_out=1, residual=True).eval()
+    series = np.linspace(0.0, 1.0, 50)
+    scaler = ts.Standardizer(series[:30])
+    key = memo_key((detector, series, 40, 14, scaler), {})
+    assert key is not None
+    detector.residual = False
+    assert memo_key((detector, series, 40, 14, scaler), {}) not in (None, key)
+    detector.residual = True
+    next(iter(detector.children())).train()              # one submodule back in training mode
+    assert memo_key((detector, series, 40, 14, scaler), {}) not in (None, key)
+    model = lm.CharLSTM(30, 8, 8)
+    x = torch.randint(0, 30, (4, 6))
+    assert memo_key((model, x, x), {}) is not None
+    assert memo_key((lm.GPT(30, d_model=8, num_heads=2, num_layers=1, max_len=8), x, x), {}) is not None

@@ -95,17 +95,27 @@ def _mse(model, x, y):
 
 
 def test_fit_together_equals_fitting_one_after_another():
-    """Two threads change nothing: the same weights and histories, bit for bit, and the bars in order."""
+    """Two threads (really two: the loss sees both) change nothing: the same weights and
+    histories, bit for bit."""
+    import threading
+
+    ran_in = set()
+
+    def mse(model, x, y):
+        ran_in.add(threading.current_thread())
+        return _mse(model, x, y)
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)                      # as helpers.env.setup sets it
     try:
         alone, together = _two_models(), _two_models()
         want = {name: train.fit(m, _mse, _data(), epochs=5, batch_size=16, lr=1e-2, clip=1.0, seed=2,
                                 progress=False) for name, m in alone.items()}
-        got = train.fit_together(together, _mse, _data(), epochs=5, batch_size=16, lr=1e-2, clip=1.0, seed=2,
+        got = train.fit_together(together, mse, _data(), epochs=5, batch_size=16, lr=1e-2, clip=1.0, seed=2,
                                  progress=False)
     finally:
         torch.set_num_threads(threads)
+    assert len(ran_in) == 2 and threading.main_thread() not in ran_in
     assert list(got) == ["gru", "mlp"]
     for name in alone:
         assert got[name] == want[name]
@@ -123,6 +133,9 @@ def test_side_by_side_runs_dropout_models_in_turn_and_stops_all_on_an_error():
     assert where == [threading.main_thread()] * 2
     with pytest.raises(ValueError, match="one job per model"):
         train.side_by_side({"gru": jobs["gru"]}, _two_models(), total=1, progress=False)
+    same = _two_models()["gru"]
+    with pytest.raises(ValueError, match="its own model"):
+        train.side_by_side(jobs, {"gru": same, "mlp": same}, total=1, progress=False)
 
     steps = {"gru": 0, "mlp": 0}
 
@@ -145,3 +158,14 @@ def test_side_by_side_runs_dropout_models_in_turn_and_stops_all_on_an_error():
     finally:
         torch.set_num_threads(threads)
     assert steps["mlp"] == 20 and steps["gru"] < 10_000
+
+
+def test_side_by_side_warns_when_a_job_draws_from_the_global_generator():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.warns(RuntimeWarning, match="global generator"):
+            train.side_by_side({"gru": lambda bar: torch.rand(1), "mlp": lambda bar: None}, _two_models(),
+                               total=1, progress=False)
+    finally:
+        torch.set_num_threads(threads)

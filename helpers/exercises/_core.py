@@ -132,7 +132,7 @@ class _NoKey(Exception):
 
 def _feed(h, obj, seen: set) -> None:
     """Feed ``obj``'s type and exact contents into the hash ``h`` (raise _NoKey where unsure)."""
-    if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, np.generic)):
+    if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, np.generic, torch.dtype, torch.device)):
         h.update(f"{type(obj).__qualname__}:{obj!r};".encode())
         return
     if id(obj) in seen:
@@ -148,14 +148,20 @@ def _feed(h, obj, seen: set) -> None:
         h.update(f"A{obj.dtype.str}{obj.shape};".encode())
         h.update(np.ascontiguousarray(obj).tobytes())
     elif isinstance(obj, torch.nn.Module):
-        for m in obj.modules():          # a hook or an instance-level forward changes what it computes
+        h.update(f"M{obj!r};".encode())
+        for name, m in obj.named_modules(remove_duplicate=False):
+            # a hook or an instance-level forward changes what it computes
             if (m._forward_hooks or m._forward_pre_hooks or "forward" in vars(m)
                     or getattr(m, "_forward_hooks_with_kwargs", None)):
                 raise _NoKey("a hooked module")
-        h.update(f"M{type(obj).__module__}.{type(obj).__qualname__}{obj.training}{obj!r};".encode())
-        for name, t in obj.state_dict(keep_vars=True).items():
-            h.update(name.encode())
-            _feed(h, t, seen)
+            h.update(f"m{name}:{type(m).__module__}.{type(m).__qualname__};".encode())
+            for k, v in vars(m).items():      # its settings (training, residual, max_len, ...);
+                if not k.startswith("_"):     # a function among them means no key
+                    _feed(h, k, seen)
+                    _feed(h, v, seen)
+            for k, t in (*m._parameters.items(), *m._buffers.items()):   # non-persistent buffers too
+                h.update(k.encode())
+                _feed(h, t, seen)
     elif isinstance(obj, (list, tuple)):
         h.update(f"{type(obj).__qualname__}{len(obj)}[".encode())
         for item in obj:
@@ -174,35 +180,54 @@ def _feed(h, obj, seen: set) -> None:
         raise _NoKey(type(obj).__qualname__)
 
 
+def memo_key(args: tuple, kwargs: dict) -> bytes | None:
+    """The key ``measured`` files a result under: a hash of the exact contents of the arguments and
+    of what else a helper reads (the student's variant, the seed offset, the default dtype); None
+    when an argument cannot be read exactly (then nothing is memoised)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=20)
+    try:
+        _feed(h, (args, kwargs, [os.environ.get(k) for k in (STUDENT_ENV, HUB_USER_ENV, "SEQCOURSE_SEED")],
+                  str(torch.get_default_dtype())), set())
+    except Exception:     # _NoKey, or a tensor that cannot be read as bytes (sparse, meta, ...)
+        return None
+    return h.digest()
+
+
 def measured(fn):
     """Memoise a measurement the checkers repeat on the student's objects (a trained model's
     perplexities, a detector's recall): the key is the exact contents of every argument (every
-    parameter and buffer of a model, every element of a tensor or array), so a result is reused
-    only for the same model in the same state on the same data, never for a retrained or changed
-    one. An argument that cannot be read that exactly (a function, a module with hooks) means no
-    memo. Each caller gets its own copy of the result; the last 32 results are kept."""
+    parameter and buffer of a model and the settings and training flag of each of its modules,
+    every element of a tensor or array), so a result is reused only for the same model in the same
+    state on the same data, not for a retrained or changed one. An argument that cannot be read
+    that exactly (a function, a module with hooks or a patched forward) means no memo. A class
+    changed in place (its forward redefined under the same name) is not seen: restart the kernel.
+    Each caller gets its own copy of the result; the last 32 results are kept."""
     import collections
-    import hashlib
+    import threading
 
     cache: collections.OrderedDict = collections.OrderedDict()
+    lock = threading.Lock()
 
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
-        h = hashlib.blake2b(digest_size=20)
-        try:   # what else a helper reads: the student's variant, the seed offset, the default dtype
-            _feed(h, (args, kwargs, [os.environ.get(k) for k in (STUDENT_ENV, HUB_USER_ENV, "SEQCOURSE_SEED")],
-                      str(torch.get_default_dtype())), set())
-        except _NoKey:
+        key = memo_key(args, kwargs)
+        if key is None:
             return fn(*args, **kwargs)
-        key = h.digest()
-        if key not in cache:
-            cache[key] = fn(*args, **kwargs)
+        with lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return copy.deepcopy(cache[key])
+        result = fn(*args, **kwargs)
+        with lock:
+            cache[key] = result
             while len(cache) > 32:
                 cache.popitem(last=False)
-        cache.move_to_end(key)
-        return copy.deepcopy(cache[key])
+        return copy.deepcopy(result)
 
     wrapped.cache_clear = cache.clear
+    wrapped.__seqcourse_memo__ = True          # scripts/robust.py clears it between runs
     return wrapped
 
 

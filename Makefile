@@ -76,21 +76,14 @@ loadtest: hub-install
 lab: install
 	bash scripts/lab.sh
 
-# make test: every test file and every chapter on both cores (nbval runs a chapter twice in one
-# kernel and its first run is the book's execution: tests/nbval_passes.py), then the book and the
-# slides from those runs and their tests, then every notebook under 5 seed offsets and 2 threads
-# (make robust). Each phase's time is printed when it ends and all of them at the end (scripts/phase.sh).
+# make test: the setup, then scripts/test.sh: every test file and every chapter on both cores (nbval
+# runs a chapter twice in one kernel and its first run is the book's execution: tests/nbval_passes.py),
+# the book and the slides from those runs and their tests, and beside all of them, in the background at
+# the lowest CPU priority, every notebook under 5 seed offsets and 2 threads (make robust). Each phase's
+# time is printed when it ends and all of them at the end (scripts/phase.sh).
 MAKE_START := $(shell date +%s.%N)
-STATIC_TESTS := tests/test_book.py tests/test_slides.py
 test: install hub-install $(BOOK_STAMP) assets $(TEST_WHEELS)
-	@bash scripts/phase.sh start
-	@bash scripts/phase.sh "setup (venv, hub, assets, wheels)" $(MAKE_START)
-	bash scripts/phase.sh "pytest (tests, notebooks twice)" -- bash scripts/offline.sh $(PY) -m pytest -rs -n 2 --dist loadfile --no-loadscope-reorder tests notebooks --nbval-lax --nbval-current-env $(addprefix --ignore=,$(STATIC_TESTS))
-	bash scripts/phase.sh book -- bash scripts/offline.sh $(PY) scripts/build_book.py
-	bash scripts/phase.sh slides -- bash scripts/offline.sh $(PY) scripts/build_slides.py
-	bash scripts/phase.sh "pytest (book, slides)" -- bash scripts/offline.sh $(PY) -m pytest -rs -n 2 $(STATIC_TESTS)
-	bash scripts/phase.sh "robust (seed offsets, threads)" -- bash scripts/offline.sh $(PY) scripts/robust.py
-	@bash scripts/phase.sh summary
+	PY=$(PY) bash scripts/test.sh $(MAKE_START)
 
 unit: install
 	$(PY) -m pytest -rs tests

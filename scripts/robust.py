@@ -1,6 +1,7 @@
 """Run every notebook under several seed offsets (and once with two threads) and report every claim.
 
-    python scripts/robust.py [--offsets 1 2 3 4 5] [--jobs 2] [--fresh-kernels] [notebooks/05_lstm.ipynb ...]
+    python scripts/robust.py [--offsets 1 2 3 4 5] [--jobs 2] [--fresh-kernels] [--cell-timeout 900]
+                             [notebooks/05_lstm.ipynb ...]
 
 Each run executes the notebook top to bottom with ``SEQCOURSE_SEED=k`` (every seed the course uses
 moves; see helpers/env.py), going on past failing cells so that every failing assert is listed.
@@ -43,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 
 
-def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True) -> list[dict]:
+def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True,
+              cell_timeout: float = 900) -> list[dict]:
     """Execute one notebook once per seed offset in a child process (its own environment); return,
     per offset, what failed and what was claimed.
 
@@ -59,7 +61,8 @@ def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = dict(os.environ, SEQCOURSE_SEED=str(offsets[0]), SEQCOURSE_THREADS=str(threads),
-                   SEQCOURSE_NOTEBOOK=path.stem, PYTHONHASHSEED="0")
+                   SEQCOURSE_NOTEBOOK=path.stem, PYTHONHASHSEED="0",
+                   ROBUST_CELL_TIMEOUT=str(cell_timeout))
         env.pop("SEQCOURSE_CLAIMS", None)
         if threads > 1:   # idle OpenMP threads sleep instead of spinning: with two runs at once on
             env.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # 2 cores, spinning threads starve the other run
@@ -111,8 +114,12 @@ def worker(path: Path, out: Path, offsets: list[int]) -> None:
 
     source = nbformat.read(path, as_version=4)
     todo = list(offsets)
+    # in make test robust runs at the lowest CPU priority beside the other tests: a cell, or the
+    # kernel's start, may then wait minutes for a core (scripts/test.sh sets the time-out)
+    timeout = float(os.environ.get("ROBUST_CELL_TIMEOUT", "900"))
     while todo:                                   # a new kernel after a run that broke the last one
-        client = NotebookClient(source, timeout=900, kernel_name="python3", allow_errors=True,
+        client = NotebookClient(source, timeout=timeout, startup_timeout=max(60, timeout / 4),
+                                kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
         with client.setup_kernel(stderr=subprocess.DEVNULL):
@@ -222,6 +229,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--offsets", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--jobs", type=int, default=2, help="notebooks run at once (each kernel uses its own threads)")
     parser.add_argument("--no-threads-run", action="store_true", help="skip the run with SEQCOURSE_THREADS=2")
+    parser.add_argument("--cell-timeout", type=float, default=900,
+                        help="seconds a cell (and a quarter of it, the kernel's start) may take")
     parser.add_argument("--fresh-kernels", action="store_true",
                         help="a fresh kernel for every run (default: the offsets of a notebook share one)")
     args = parser.parse_args(argv)
@@ -235,7 +244,8 @@ def main(argv: list[str]) -> int:
           flush=True)
     runs = []
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for group in pool.map(lambda g: run_group(*g, shared=not args.fresh_kernels), groups):
+        for group in pool.map(lambda g: run_group(*g, shared=not args.fresh_kernels,
+                                                        cell_timeout=args.cell_timeout), groups):
             for run in group:
                 print(f"  {run['notebook']} [{label(run)}] {run['seconds']:.0f} s: "
                       f"{'ok' if not run['errors'] else 'FAILED'}", flush=True)

@@ -104,9 +104,11 @@ def test_lab_command_binds_loopback_and_requires_token():
 
 def test_make_test_prints_its_phase_times(tmp_path):
     """scripts/phase.sh (make test's phases): each phase's time and exit status when it ends, the
-    table at the end; a failed phase keeps its exit status and still prints the table."""
+    table at the end with each phase's start and the run's wall time; a failed phase keeps its exit
+    status and still prints the table."""
     import shutil
     import subprocess
+    import time
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
@@ -114,14 +116,103 @@ def test_make_test_prints_its_phase_times(tmp_path):
     shutil.copy(root / "scripts" / "phase.sh", tmp_path / "scripts" / "phase.sh")
     run = lambda *a: subprocess.run(["bash", str(tmp_path / "scripts" / "phase.sh"), *a],
                                     capture_output=True, text=True, timeout=60)
-    assert run("start").returncode == 0
+    since = time.time() - 100
+    assert run("start", f"{since:.3f}").returncode == 0
+    assert "== phase setup: 100." in run("setup", f"{since:.3f}").stdout
     ok = run("nap", "--", "sleep", "0.3")
     assert ok.returncode == 0 and "== phase nap: 0." in ok.stdout, ok.stdout
     bad = run("broken", "--", "bash", "-c", "exit 3")
     assert bad.returncode == 3 and "exit 3" in bad.stdout and "phase times" in bad.stdout, bad.stdout
+    late = run("late", f"{since + 50:.3f}", "4")
+    assert "exit 4" in late.stdout, late.stdout
     table = run("summary").stdout
-    assert "nap" in table and "broken" in table and "total" in table, table
+    rows = {line.split()[0]: line.split() for line in table.splitlines() if line.startswith("  ")}
+    assert rows["setup"][1:3] == ["0.0", "100.0"], table          # start, length
+    assert rows["nap"][1].startswith("100.") and rows["late"][1] == "50.0" \
+        and rows["late"][3:] == ["exit", "4"], table
+    assert 100 <= float(rows["total"][2]) < 130, table             # the wall time since the start
+
+
+def _fake_course(tmp_path, pytest_rc: int, robust_s: float, robust_rc: int = 0):
+    """A copy of scripts/test.sh and phase.sh whose PY only pretends: pytest exits with pytest_rc,
+    robust sleeps robust_s (writing its pid) and exits robust_rc, the rest succeed."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "scripts").mkdir()
+    for name in ("test.sh", "phase.sh"):
+        shutil.copy(root / "scripts" / name, tmp_path / "scripts" / name)
+    (tmp_path / "scripts" / "offline.sh").write_text('exec "$@"\n')
+    py = tmp_path / "fakepy"
+    py.write_text(f"""#!/bin/bash
+case "$*" in
+  *robust.py*) echo $$ > robust.pid; echo "robust: report"; sleep {robust_s}; exit {robust_rc} ;;
+  *"-m pytest"*"tests notebooks"*) echo "pytest ran"; exit {pytest_rc} ;;
+  *) echo "ran $*"; exit 0 ;;
+esac
+""")
+    py.chmod(0o755)
+    return py
+
+
+def test_make_test_runs_robust_beside_the_rest(tmp_path):
+    """scripts/test.sh: robust starts first, in the background at nice 19, every other phase runs
+    meanwhile; its report and time come after them, then the table; its failure fails make test."""
+    import os
+    import subprocess
+    import time
+
+    py = _fake_course(tmp_path, pytest_rc=0, robust_s=2, robust_rc=5)
+    t0 = time.time()
+    proc = subprocess.run(["bash", str(tmp_path / "scripts" / "test.sh"), f"{t0:.3f}"], cwd=tmp_path,
+                          env=dict(os.environ, PY=str(py)), capture_output=True, text=True, timeout=60)
+    out = proc.stdout
+    assert proc.returncode == 5, out + proc.stderr
+    assert out.index("started in the background") < out.index("== phase pytest") < \
+        out.index("== phase book") < out.index("== phase pytest (book, slides)") < \
+        out.index("robust: report") < out.rindex("== phase robust") < out.index("phase times")
+    assert time.time() - t0 < 10        # the phases did not wait for robust's 2 s one by one
+    assert "exit 5" in out.split("phase times")[1]
+
+
+def test_make_test_stops_robust_when_a_phase_fails(tmp_path):
+    """A failing foreground phase ends make test at once with its exit status, and robust's
+    process (started in its own process group) is stopped, not left running."""
+    import os
+    import subprocess
+    import time
+
+    py = _fake_course(tmp_path, pytest_rc=3, robust_s=120)
+    t0 = time.time()
+    proc = subprocess.run(["bash", str(tmp_path / "scripts" / "test.sh"), f"{t0:.3f}"], cwd=tmp_path,
+                          env=dict(os.environ, PY=str(py)), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3 and "phase times" in proc.stdout, proc.stdout + proc.stderr
+    assert "== phase book" not in proc.stdout
+    assert time.time() - t0 < 30
+    pid = int((tmp_path / "robust.pid").read_text())
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"robust (pid {pid}) still runs after make test failed")
+
+
+def test_make_test_recipe_runs_every_phase():
+    """make test = the setup, then scripts/test.sh, which runs every phase (none weaker)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
     makefile = (root / "Makefile").read_text()
     recipe = makefile[makefile.index("\ntest:"):].split("\n\n")[0]
-    for phase in ("book --", "slides --", "pytest", "robust", "phase.sh summary"):
-        assert phase in recipe, phase
+    assert "scripts/test.sh $(MAKE_START)" in recipe, recipe
+    for prereq in ("install", "hub-install", "$(BOOK_STAMP)", "assets", "$(TEST_WHEELS)"):
+        assert prereq in recipe.strip().splitlines()[0], prereq
+    script = (root / "scripts" / "test.sh").read_text()
+    for phase in ("scripts/robust.py", "nice -n 19", "-m pytest -rs \\\n  -n 2 --dist loadfile",
+                  "tests notebooks --nbval-lax", "scripts/build_book.py", "scripts/build_slides.py",
+                  '"${STATIC_TESTS[@]}"', "phase.sh summary"):
+        assert phase in script, phase

@@ -19,14 +19,20 @@ STAMP   := $(VENV)/.installed-stamp
 HUB_STAMP := $(VENV)/.hub-installed-stamp
 STUDENTS ?= 4
 
-.PHONY: install lab test unit notebooks bench robust media clean hub-install hub loadtest book slides assets wheelhouse assignments
+.PHONY: install lab test test-setup pip-extras unit notebooks bench robust media clean hub-install hub loadtest book slides assets wheelhouse assignments
 
 $(STAMP): requirements.txt pyproject.toml scripts/install.sh
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "Python 3.11+ is needed, got %d.%d" % v[:2])'
-	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/install.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) NUMBA_WARM=0 bash scripts/install.sh
 	@touch $(STAMP)
 
-install: $(STAMP)
+# numba compiles chapter 09's baselines once, here (about a minute of one core; helpers/baselines.py)
+WARM_STAMP := $(VENV)/.numba-warm-stamp
+$(WARM_STAMP): $(STAMP) helpers/baselines.py
+	$(PY) -m helpers.baselines || echo "make: numba warm-up failed; chapter 09's baselines will compile on first use" >&2
+	@touch $(WARM_STAMP)
+
+install: $(STAMP) $(WARM_STAMP)
 
 # the book's Sphinx stack, the npm tarballs (reveal.js, MathJax) and a wheelhouse for the offline
 # install test are fetched here, with the network; the builds and tests then run offline
@@ -36,7 +42,7 @@ $(BOOK_STAMP): requirements-book.txt $(STAMP)
 	VENV=$(VENV) bash scripts/install.sh requirements-book.txt
 	@touch $(BOOK_STAMP)
 
-assets: install
+assets: $(STAMP)
 	$(PY) scripts/npm_assets.py >/dev/null
 
 book: $(BOOK_STAMP) assets
@@ -81,9 +87,17 @@ lab: install
 # the book and the slides from those runs and their tests, and beside all of them, in the background at
 # the lowest CPU priority, every notebook under 5 seed offsets and 2 threads (make robust). Each phase's
 # time is printed when it ends and all of them at the end (scripts/phase.sh).
+# The setup's steps run side by side once the venv is there (make -j3): numba's compile, the
+# wheelhouse (download) and the assets beside the pip installs, which run one after another.
 MAKE_START := $(shell date +%s.%N)
-test: install hub-install $(BOOK_STAMP) assets $(TEST_WHEELS)
+test:
+	@$(MAKE) --no-print-directory -j3 test-setup
 	PY=$(PY) bash scripts/test.sh $(MAKE_START)
+
+test-setup: $(WARM_STAMP) $(TEST_WHEELS) assets pip-extras
+pip-extras: $(STAMP)
+	@$(MAKE) --no-print-directory hub-install
+	@$(MAKE) --no-print-directory $(BOOK_STAMP)
 
 unit: install
 	$(PY) -m pytest -rs tests

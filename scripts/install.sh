@@ -18,6 +18,7 @@
 #                         https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple
 #   WHEELHOUSE=DIR        where to look for the offline wheels (default: wheelhouse)
 #   LAB_LOCALE=zh_CN      the default interface language written into overrides.json (en: English)
+#   NUMBA_WARM=0          skip compiling chapter 09's numba code now (it then compiles on first use)
 #
 # `bash scripts/install.sh requirements-book.txt` installs one extra requirements file the same way.
 set -euo pipefail
@@ -58,7 +59,10 @@ fi
 # numba compiles MiniRocket and sktime's DTW (helpers/baselines.py, chapter 09) on first use: about a
 # minute of CPU. Do it once here; numba's cache=True files land next to sktime's sources in the venv
 # (or in NUMBA_CACHE_DIR if set), so that no chapter run pays for it. Offline, like everything above.
-"$PY" -m helpers.baselines || echo "install: numba warm-up failed; chapter 09's baselines will compile on first use" >&2
+# NUMBA_WARM=0 skips it (the Makefile then runs it as its own step, beside the other setup steps).
+if [ "${NUMBA_WARM:-1}" != 0 ]; then
+  "$PY" -m helpers.baselines || echo "install: numba warm-up failed; chapter 09's baselines will compile on first use" >&2
+fi
 
 # The interface language of this venv's JupyterLab (merged into an existing overrides.json).
 "$PY" scripts/lab_locale.py "$LAB_LOCALE"

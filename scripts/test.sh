@@ -27,9 +27,9 @@ mkdir -p artifacts
 robust_log=artifacts/robust.log
 robust_pid=
 
-stop_robust() {
+stop_robust() {   # robust passes SIGTERM on to its workers, which shut their kernels down
   if [ -n "$robust_pid" ] && kill -0 "$robust_pid" 2>/dev/null; then
-    kill -TERM -- "-$robust_pid" 2>/dev/null || kill -TERM "$robust_pid" 2>/dev/null
+    kill -TERM "$robust_pid" 2>/dev/null
     wait "$robust_pid" 2>/dev/null
     echo "test.sh: robust stopped" >&2
   fi
@@ -42,10 +42,11 @@ bash scripts/phase.sh "setup (venv, hub, assets, wheels)" "$since"
 
 robust_name="robust (seed offsets, threads; background)"
 robust_t0=$(date +%s.%N)
-# setsid: its own process group, so that stop_robust ends every kernel it started
-setsid nice -n 19 bash scripts/offline.sh "$PY" scripts/robust.py \
+# nice 19 orders robust after the foreground within this session; each kernel it starts gets a
+# session of its own, and robust.py lowers that session's autogroup to the same priority
+nice -n 19 bash scripts/offline.sh "$PY" scripts/robust.py \
   --cell-timeout "${ROBUST_CELL_TIMEOUT:-3600}" >"$robust_log" 2>&1 &
-robust_pid=$!
+robust_pid=$!       # offline.sh, unshare and sh exec: this is robust.py's own pid
 echo "== phase $robust_name: started in the background (nice 19), its output goes to $robust_log"
 
 fail() { exit "$1"; }   # phase.sh has printed the table

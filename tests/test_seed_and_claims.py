@@ -143,3 +143,70 @@ def test_robust_reports_a_run_that_kills_the_kernel_and_goes_on(tmp_path):
     assert runs[1]["errors"][0]["cell"] == -1                           # the dead kernel
     assert runs[2]["errors"][0]["cell"] == 1 and "offset 3" in runs[2]["errors"][0]["error"]
     assert [r["claims"][0]["value"] for r in (runs[0], runs[2], runs[3])] == [1, 3, 4]
+
+
+def test_robust_lowers_its_kernels_session_to_its_own_priority():
+    """A kernel runs in a session of its own; with autogroup scheduling nice orders processes only
+    within a session, so robust (nice 19 in make test) writes its nice value into the kernel
+    session's autogroup. Without autogroup there is nothing to lower, and nothing fails."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    robust = _robust()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        group = Path(f"/proc/{child.pid}/autogroup")
+        before = group.read_text() if group.exists() else None
+        robust.lower_priority(child.pid)              # this test runs at nice 0: nothing changes
+        assert (group.read_text() if group.exists() else None) == before
+        code = ("import importlib.util, os, sys; os.nice(19); spec = importlib.util.spec_from_file_location("
+                f"'robust', {str(Path(robust.__file__))!r}); m = importlib.util.module_from_spec(spec); "
+                f"spec.loader.exec_module(m); m.lower_priority({child.pid}); m.lower_priority(None)")
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+        if before is None:
+            pytest.skip("no autogroup scheduling here (/proc/PID/autogroup): nice alone orders the kernels")
+        if not os.access(group, os.W_OK):
+            pytest.skip(f"{group} is not writable here")
+        assert group.read_text().split()[-1] == "19", group.read_text()
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_robust_stops_its_workers_and_kernels_on_sigterm(tmp_path):
+    """make test stops robust with SIGTERM when a phase fails: the worker and its kernel (which
+    runs in a session of its own) must go too, not keep a core busy."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import nbformat
+    root = Path(__file__).resolve().parents[1]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, pathlib, time\n"
+        f"pathlib.Path({str(tmp_path / 'kernel.pid')!r}).write_text(str(os.getpid()))\n"
+        "time.sleep(120)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "sleepy.ipynb"
+    nbformat.write(nb, path)
+    proc = subprocess.Popen([sys.executable, str(root / "scripts" / "robust.py"), "--offsets", "1",
+                             "--no-threads-run", str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    pid_file = tmp_path / "kernel.pid"
+    deadline = time.time() + 90
+    while not pid_file.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert pid_file.exists(), proc.communicate(timeout=30)[0].decode()[-2000:]
+    kernel = int(pid_file.read_text())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    for _ in range(100):
+        if not Path(f"/proc/{kernel}").exists() or \
+                Path(f"/proc/{kernel}/stat").read_text().split(")")[1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the kernel (pid {kernel}) still runs after robust was stopped")

@@ -84,11 +84,9 @@ lab: install
 
 # make test: the setup, then scripts/test.sh: every test file and every chapter on both cores (nbval
 # runs a chapter twice in one kernel and its first run is the book's execution: tests/nbval_passes.py),
-# the book and the slides from those runs and their tests, and beside all of them, in the background at
-# the lowest CPU priority, every notebook under 5 seed offsets and 2 threads (make robust). Each phase's
-# time is printed when it ends and all of them at the end (scripts/phase.sh).
-# The setup's steps run side by side once the venv is there (make -j3): numba's compile, the
-# wheelhouse (download) and the assets beside the pip installs, which run one after another.
+# the book and the slides from those runs and their tests, then every notebook under 5 seed offsets
+# and 2 threads (make robust). Each phase's time is printed when it ends and all of them at the end
+# (scripts/phase.sh).
 MAKE_START := $(shell date +%s.%N)
 test:
 	@$(MAKE) --no-print-directory -j3 test-setup

@@ -17,6 +17,17 @@ import os
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
+def _notebook() -> str:
+    """The notebook a claim comes from: ``SEQCOURSE_NOTEBOOK`` (set by scripts/robust.py), else the
+    name Jupyter's server gives the kernel of an open notebook (``JPY_SESSION_NAME``, a path: the
+    browser test's runs), else ""."""
+    name = os.environ.get("SEQCOURSE_NOTEBOOK")
+    if name:
+        return name
+    session = os.environ.get("JPY_SESSION_NAME", "")
+    return os.path.splitext(os.path.basename(session))[0] if session.endswith(".ipynb") else ""
+
+
 def _number(value, name: str) -> float:
     try:
         number = float(value)
@@ -43,7 +54,7 @@ def claim(name: str, value, op: str, threshold, *, fmt: str = ".4g", quiet: bool
     ok = not math.isnan(v) and _OPS[op](v, t)
     path = os.environ.get("SEQCOURSE_CLAIMS")
     if path:
-        record = {"notebook": os.environ.get("SEQCOURSE_NOTEBOOK", ""), "name": name, "value": v,
+        record = {"notebook": _notebook(), "name": name, "value": v,
                   "op": op, "threshold": t, "ok": ok, "scale": scale}
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -22,7 +22,7 @@ case "${1:-}" in
       $1 == "#since" { since = $2; next }
       { n++; name[n] = $1; secs[n] = $2; rc[n] = $3; at[n] = $4; sum += $2 }
       END {
-        print "\nmake test, phase times (wall s; robust runs beside the others):"
+        print "\nmake test, phase times (wall s):"
         printf "  %-44s %8s %8s\n", "phase", "start", "length"
         for (i = 1; i <= n; i++)
           printf "  %-44s %8s %8.1f  %s\n", name[i], (since != "" && at[i] != "" ? sprintf("%.1f", at[i] - since) : "-"),

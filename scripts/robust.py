@@ -1,7 +1,7 @@
 """Run every notebook under several seed offsets (and once with two threads) and report every claim.
 
     python scripts/robust.py [--offsets 1 2 3 4 5] [--jobs 2] [--fresh-kernels] [--cell-timeout 900]
-                             [notebooks/05_lstm.ipynb ...]
+                             [--borrow DIR] [notebooks/05_lstm.ipynb ...]
 
 Each run executes the notebook top to bottom with ``SEQCOURSE_SEED=k`` (every seed the course uses
 moves; see helpers/env.py), going on past failing cells so that every failing assert is listed.
@@ -10,7 +10,10 @@ and clears the helpers' memo caches first; see run_group), which spares every ru
 the kernel's start and the imports, about 4.5 s a run (04_bptt: 24.8 s for two runs against
 29.3 s in two fresh kernels); --fresh-kernels starts a kernel for each run. One more run, in a
 fresh kernel, keeps the seeds and sets ``SEQCOURSE_THREADS=2`` (another summation order, as on
-another machine). The report lists, per notebook and run, the cells that
+another machine). ``--borrow DIR`` takes a run made elsewhere instead of making it again: `make test`'s
+browser test runs every notebook at offset 1 in JupyterLab and, when it passes, leaves its claims
+in DIR (see borrow()); robust then runs offsets 2-5 itself, and offset 1 only for a notebook the
+browser test did not hand over (skipped, failed, or the notebook changed since). The report lists, per notebook and run, the cells that
 raised; then, for every number a notebook checks with ``helpers.claims.claim``, its threshold and
 its minimum, median and maximum over all runs. Exit status 1 if any cell failed in any run.
 A Markdown copy of the table goes to artifacts/robust.md (for the README).
@@ -192,7 +195,25 @@ def _exit_on_term(signum, frame):
 
 
 def label(run: dict) -> str:
-    return f"seed+{run['offset']}" + (f", {run['threads']} threads" if run["threads"] != 1 else "")
+    return f"seed+{run['offset']}" + (f", {run['threads']} threads" if run["threads"] != 1 else "") + \
+        (f", run by {run['by']}" if run.get("by") else "")
+
+
+def borrow(folder: Path, path: Path, offsets: list[int]) -> dict[int, dict]:
+    """The runs of notebook ``path`` that ``folder`` holds (folder/NAME.json, one run each, written by
+    the browser test when the notebook passed there), by offset: only for the notebook as it is
+    now (the same sha256), at one of ``offsets``, with one thread and no failing cell."""
+    file = folder / f"{path.stem}.json"
+    try:
+        run = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    import hashlib
+    if (run.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest() or run.get("offset") not in offsets
+            or run.get("threads") != 1 or run.get("errors") or run.get("notebook") != path.stem
+            or any(c.get("notebook") != path.stem for c in run.get("claims", []))):
+        return {}
+    return {run["offset"]: run}
 
 
 def report(runs: list[dict]) -> tuple[str, int]:
@@ -273,16 +294,27 @@ def main(argv: list[str]) -> int:
                         help="seconds a cell (and a quarter of it, the kernel's start) may take")
     parser.add_argument("--fresh-kernels", action="store_true",
                         help="a fresh kernel for every run (default: the offsets of a notebook share one)")
+    parser.add_argument("--borrow", type=Path, metavar="DIR",
+                        help="runs already made elsewhere (DIR/NAME.json: make test's browser test runs every "
+                             "notebook at seed offset 1): an offset found there for the unchanged notebook is "
+                             "taken from it instead of run again")
     args = parser.parse_args(argv)
     paths = [Path(p).resolve() for p in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    groups = [(p, list(args.offsets), 1) for p in paths]
+    borrowed = {p: borrow(args.borrow, p, args.offsets) for p in paths} if args.borrow else {}
+    groups = [(p, [k for k in args.offsets if k not in borrowed.get(p, {})], 1) for p in paths]
+    groups = [g for g in groups if g[1]]
     if not args.no_threads_run:
         groups += [(p, [0], 2) for p in paths]
     n_runs = sum(len(g[1]) for g in groups)
+    n_borrowed = sum(len(b) for b in borrowed.values())
     print(f"robust: {n_runs} runs of {len(paths)} notebooks, {args.jobs} notebooks at a time"
-          f"{', a fresh kernel for each run' if args.fresh_kernels else ', the offsets of a notebook in one kernel'}",
-          flush=True)
+          f"{', a fresh kernel for each run' if args.fresh_kernels else ', the offsets of a notebook in one kernel'}"
+          f"{f'; {n_borrowed} more taken from {args.borrow}' if args.borrow else ''}", flush=True)
     runs = []
+    for p in paths:
+        for run in borrowed.get(p, {}).values():
+            print(f"  {run['notebook']} [{label(run)}] {run['seconds']:.0f} s: ok", flush=True)
+            runs.append(run)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for group in pool.map(lambda g: run_group(*g, shared=not args.fresh_kernels,
                                                         cell_timeout=args.cell_timeout), groups):

@@ -52,8 +52,9 @@ def write_settings(folder: Path, extra: dict | None = None) -> None:
 
 
 @contextlib.contextmanager
-def jupyter_lab(tmp: Path, timeout_s: float = 90):
-    """Start JupyterLab (repository root as server root); yield (base_url, token); always stop it."""
+def jupyter_lab(tmp: Path, timeout_s: float = 90, env: dict | None = None):
+    """Start JupyterLab (repository root as server root); yield (base_url, token); always stop it.
+    ``env``: more environment variables for the server and so for every kernel it starts."""
     port, token = free_port(), secrets.token_hex(16)
     write_settings(tmp / "settings")
     jupyter = Path(sys.executable).with_name("jupyter")
@@ -65,7 +66,7 @@ def jupyter_lab(tmp: Path, timeout_s: float = 90):
         cmd.append("--allow-root")
     log_path = tmp / "lab.log"
     log = open(log_path, "wb")
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp / "config")}
+    env = {**os.environ, **(env or {}), "JUPYTER_CONFIG_DIR": str(tmp / "config")}
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

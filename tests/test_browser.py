@@ -9,14 +9,23 @@ sliders by keyboard changes the picture (chapter 04 also checks the readouts), a
 is photographed at 1280x720 in Presentation Mode (the projector view), with the key-press to
 new-image latency printed.
 
+The kernels run at seed offset 1 (SEQCOURSE_SEED=1, as `make robust`'s first offset), so that
+this Run All is also robust's run at that offset: every claim a notebook makes is recorded, and a
+notebook that passes here leaves artifacts/browser/robust/NAME.json (the notebook's hash, the
+claims, the time). `make test` hands that folder to scripts/robust.py (--borrow), which then runs
+only the offsets not yet run; seed 0 is run twice by nbval. Any seed must work, so nothing
+here depends on which one.
+
 Skipped (with the reason) when /usr/bin/chromium is missing, unless the environment variable CI is
 set: then a missing browser is a failure.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import statistics
+import time
 import urllib.request
 from pathlib import Path
 
@@ -26,6 +35,8 @@ import labdriver as ld
 
 NOTEBOOKS = sorted(p.relative_to(ld.ROOT).as_posix() for p in (ld.ROOT / "notebooks").glob("*.ipynb"))
 ARTIFACTS = ld.ROOT / "artifacts" / "browser"
+OFFSET = 1                                   # the seed offset of every kernel here (see above)
+ROBUST_RUNS = ARTIFACTS / "robust"           # what scripts/robust.py --borrow reads
 
 
 def _require_browser() -> None:
@@ -37,10 +48,39 @@ def _require_browser() -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def claims_file(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("claims") / "claims.jsonl"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, claims_file):
     _require_browser()
-    with ld.jupyter_lab(tmp_path_factory.mktemp("lab")) as server:
+    env = {"SEQCOURSE_SEED": str(OFFSET), "SEQCOURSE_CLAIMS": str(claims_file), "PYTHONHASHSEED": "0"}
+    with ld.jupyter_lab(tmp_path_factory.mktemp("lab"), env=env) as server:
         yield server
+
+
+def _new_claims(path: Path, start: int, stem: str) -> list[dict]:
+    """The claims written to ``path`` after byte ``start``, all of them by notebook ``stem``."""
+    if not path.exists():
+        return []
+    with path.open("rb") as fh:
+        fh.seek(start)
+        records = [json.loads(line) for line in fh.read().decode("utf-8").splitlines() if line.strip()]
+    strangers = {r["notebook"] for r in records} - {stem}
+    assert not strangers, f"claims from {strangers} turned up during {stem}'s run"
+    return records
+
+
+def _hand_to_robust(rel: str, original: bytes, claims: list[dict], seconds: float) -> None:
+    """This passed Run All is robust's run of ``rel`` at seed offset OFFSET (scripts/robust.py --borrow)."""
+    ROBUST_RUNS.mkdir(parents=True, exist_ok=True)
+    stem = Path(rel).stem
+    record = {"notebook": stem, "offset": OFFSET, "threads": 1, "sha256": hashlib.sha256(original).hexdigest(),
+              "errors": [], "claims": claims, "seconds": seconds, "by": "tests/test_browser.py"}
+    tmp = ROBUST_RUNS / f".{stem}.json.tmp"
+    tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(ROBUST_RUNS / f"{stem}.json")
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +163,14 @@ def _projector_view(page, stem: str) -> list[float]:
 
 
 @pytest.mark.parametrize("rel", NOTEBOOKS, ids=lambda r: Path(r).stem)
-def test_notebook_in_browser(rel, lab, browser, covered):
+def test_notebook_in_browser(rel, lab, browser, covered, claims_file):
     base, token = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     stem = Path(rel).stem
     path = ld.ROOT / rel
     original = path.read_bytes()
+    (ROBUST_RUNS / f"{stem}.json").unlink(missing_ok=True)      # only a run that passes below is handed on
+    claims_start = claims_file.stat().st_size if claims_file.exists() else 0
     n_code = sum(c["cell_type"] == "code" for c in json.loads(original)["cells"])
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(60_000)
@@ -136,11 +178,14 @@ def test_notebook_in_browser(rel, lab, browser, covered):
         ld.open_notebook(page, base, token, rel, n_code)
         page.wait_for_timeout(1500)
         assert not ld.is_dirty(page), f"{rel} shows as modified right after opening (metadata JupyterLab fills in?)"
+        t0 = time.perf_counter()
         try:
             ld.run_all(page, n_code, timeout_s=240, shots=ARTIFACTS)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / f"{stem}_FAILED_run_all.png"))
             raise
+        seconds = time.perf_counter() - t0
+        claims = _new_claims(claims_file, claims_start, stem)
         page.wait_for_timeout(1000)
         ld.full_screenshot(page, ARTIFACTS / f"{stem}_full.png")
         errors = ld.error_outputs(page)
@@ -158,6 +203,7 @@ def test_notebook_in_browser(rel, lab, browser, covered):
             p95 = latency[min(len(latency) - 1, round(0.95 * (len(latency) - 1)))]
             print(f"\n{stem}: explorer key press -> new image in the browser, {len(latency)} moves: "
                   f"p50 {statistics.median(latency):.0f} ms, p95 {p95:.0f} ms")
+        _hand_to_robust(rel, original, claims, seconds)
     finally:
         page.close()
         _shutdown_kernels(base, token)

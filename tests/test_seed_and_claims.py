@@ -210,3 +210,82 @@ def test_robust_stops_its_workers_and_kernels_on_sigterm(tmp_path):
         time.sleep(0.1)
     else:
         raise AssertionError(f"the kernel (pid {kernel}) still runs after robust was stopped")
+
+
+def test_claim_names_the_notebook_of_a_jupyter_session(tmp_path, monkeypatch):
+    """In a kernel Jupyter's server started for an open notebook (the browser test's runs) the
+    claim's notebook is that notebook's name; SEQCOURSE_NOTEBOOK (robust's runs) wins."""
+    claims = tmp_path / "c.jsonl"
+    monkeypatch.setenv("SEQCOURSE_CLAIMS", str(claims))
+    monkeypatch.delenv("SEQCOURSE_NOTEBOOK", raising=False)
+    monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/05_lstm.ipynb")
+    claim("x", 1.0, "<", 2, quiet=True)
+    monkeypatch.setenv("SEQCOURSE_NOTEBOOK", "robust_name")
+    claim("y", 1.0, "<", 2, quiet=True)
+    monkeypatch.delenv("SEQCOURSE_NOTEBOOK")
+    monkeypatch.setenv("JPY_SESSION_NAME", "/tmp/console-1")          # a console: no notebook
+    claim("z", 1.0, "<", 2, quiet=True)
+    names = [json.loads(line)["notebook"] for line in claims.read_text().splitlines()]
+    assert names == ["05_lstm", "robust_name", ""]
+
+
+def test_robust_borrows_only_a_passed_run_of_the_notebook_as_it_is(tmp_path):
+    """robust --borrow DIR takes DIR/NAME.json (the browser test's run at offset 1) in place of its
+    own run only when it is a run of this very notebook (sha256), at a requested offset, with one
+    thread, no failing cell and only this notebook's claims; anything else is run again."""
+    import hashlib
+
+    robust = _robust()
+    nb = tmp_path / "05_demo.ipynb"
+    nb.write_text('{"cells": []}')
+    good = {"notebook": "05_demo", "offset": 1, "threads": 1, "sha256": hashlib.sha256(nb.read_bytes()).hexdigest(),
+            "errors": [], "claims": [{"notebook": "05_demo", "name": "m", "value": 0.1, "op": "<=",
+                                      "threshold": 0.2, "ok": True, "scale": "linear"}],
+            "seconds": 3.0, "by": "tests/test_browser.py"}
+    folder = tmp_path / "runs"
+    folder.mkdir()
+
+    def borrowed(**change):
+        (folder / "05_demo.json").write_text(json.dumps({**good, **change}))
+        return robust.borrow(folder, nb, [1, 2, 3, 4, 5])
+
+    assert list(borrowed()) == [1] and borrowed()[1]["claims"] == good["claims"]
+    assert "run by tests/test_browser.py" in robust.label(borrowed()[1])
+    assert borrowed(sha256="0" * 64) == {}                              # the notebook changed since
+    assert borrowed(offset=7) == {} and borrowed(threads=2) == {}
+    assert borrowed(errors=[{"cell": 3, "error": "AssertionError"}]) == {}
+    assert borrowed(claims=[{**good["claims"][0], "notebook": "other"}]) == {}
+    (folder / "05_demo.json").write_text("{not json")
+    assert robust.borrow(folder, nb, [1]) == {}
+    assert robust.borrow(tmp_path / "missing", nb, [1]) == {}
+
+
+def test_robust_runs_only_what_was_not_borrowed(tmp_path):
+    """With a borrowed offset-1 run, robust runs offset 2 itself, reports both, and the claims
+    table counts the borrowed run."""
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import nbformat
+    root = Path(__file__).resolve().parents[1]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from helpers.env import seed_offset\nfrom helpers.claims import claim\nclaim('k', seed_offset(), '<=', 9)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    (folder / "tiny.json").write_text(json.dumps(
+        {"notebook": "tiny", "offset": 1, "threads": 1, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+         "errors": [], "seconds": 1.0, "by": "tests/test_browser.py",
+         "claims": [{"notebook": "tiny", "name": "k", "value": 1.0, "op": "<=", "threshold": 9, "ok": True}]}))
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "robust.py"), "--offsets", "1", "2",
+                           "--no-threads-run", "--borrow", str(folder), str(path)],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert "robust: 1 runs of 1 notebooks" in out and "1 more taken from" in out, out
+    assert "tiny [seed+1, run by tests/test_browser.py]" in out and "tiny [seed+2] " in out, out
+    assert "| tiny | k | <= 9 | 2 | 1 | 1.5 | 2 |" in out, out

@@ -59,8 +59,11 @@ def test_every_pin_has_a_wheel(wheelhouse):
 def test_fresh_venv_installs_offline_and_runs_welcome(wheelhouse, tmp_path):
     venv = tmp_path / "venv"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    # no .pyc compilation at install time (the slowest part for torch; Python compiles on import)
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1", PIP_NO_COMPILE="1", VENV=str(venv), WHEELHOUSE=str(wheelhouse.resolve()),
+    # no .pyc compilation at install time (the slowest part for torch; Python compiles on import),
+    # and no numba compile of chapter 09's code (a minute of CPU that uses no network and no wheel:
+    # make's own setup runs it, and the welcome notebook below does not need it)
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1", PIP_NO_COMPILE="1", NUMBA_WARM="0",
+               VENV=str(venv), WHEELHOUSE=str(wheelhouse.resolve()),
                PYTHON=getattr(sys, "_base_executable", sys.executable))
     offline = ["bash", str(ROOT / "scripts" / "offline.sh")]
     t0 = time.perf_counter()

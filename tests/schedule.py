@@ -9,9 +9,13 @@ idle. Longest first is the classic remedy (LPT scheduling): `make test` passes
 measured longest first, in this order; the rest follow in collection order. Seconds per file
 (calls and fixtures) from `pytest --durations=0` in `make test`'s own command on this 2-core
 machine, 2026-12-07 evening (1880 worker-seconds in 995 s of wall time; a chapter's nbval file
-counts both of its runs). vmstat over that run: the two cores were 68 % busy on average, the
-rest is waiting (servers starting, pip, the browser), so -n 3 would fill some of it, at the risk
-of the class-server tests' latency bounds.
+counts both of its runs). vmstat over that run said the two cores were 68 % busy on average;
+2026-12-08's runs did not confirm it: a cpuacct cgroup per xdist worker counted 2095 CPU-seconds
+(every process a test starts included) in a 1164 s phase, 90 % of both cores, and vmstat over
+whole make test runs saw 4-10 % idle. The CPU per file that day: the browser test 582 (its
+kernels about 315, the rest Chromium, JupyterLab and the full-page screenshots), the load test
+275, the homework cycle 194, the ch08 checker table 127, the wheelhouse install 97, the
+assignments 66, the chapters' nbval runs 437 together. So -n 3 has little idle time to fill.
 """
 from __future__ import annotations
 

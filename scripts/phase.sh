@@ -8,8 +8,7 @@
 #                                         and printed at once (so they show even when CMD fails)
 #   scripts/phase.sh summary              the table of this run's phases: when each began (seconds
 #                                         after the run's start), how long it took, its exit status;
-#                                         then the run's wall time (phases may overlap: make test
-#                                         runs robust in the background)
+#                                         then the run's wall time
 set -u
 cd "$(dirname "$0")/.."
 log=artifacts/phases.tsv

@@ -1,7 +1,7 @@
 """Run every notebook under several seed offsets (and once with two threads) and report every claim.
 
-    python scripts/robust.py [--offsets 1 2 3 4 5] [--jobs 2] [--fresh-kernels] [--cell-timeout 900]
-                             [--borrow DIR] [notebooks/05_lstm.ipynb ...]
+    python scripts/robust.py [--offsets 1 2 3 4 5] [--jobs 2] [--fresh-kernels] [--borrow DIR]
+                             [notebooks/05_lstm.ipynb ...]
 
 Each run executes the notebook top to bottom with ``SEQCOURSE_SEED=k`` (every seed the course uses
 moves; see helpers/env.py), going on past failing cells so that every failing assert is listed.
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -49,8 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 
 
-def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True,
-              cell_timeout: float = 900) -> list[dict]:
+def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True) -> list[dict]:
     """Execute one notebook once per seed offset in a child process (its own environment); return,
     per offset, what failed and what was claimed.
 
@@ -66,8 +66,7 @@ def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True,
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = dict(os.environ, SEQCOURSE_SEED=str(offsets[0]), SEQCOURSE_THREADS=str(threads),
-                   SEQCOURSE_NOTEBOOK=path.stem, PYTHONHASHSEED="0",
-                   ROBUST_CELL_TIMEOUT=str(cell_timeout))
+                   SEQCOURSE_NOTEBOOK=path.stem, PYTHONHASHSEED="0")
         env.pop("SEQCOURSE_CLAIMS", None)
         if threads > 1:   # idle OpenMP threads sleep instead of spinning: with two runs at once on
             env.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # 2 cores, spinning threads starve the other run
@@ -77,12 +76,11 @@ def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True,
             with subprocess.Popen([sys.executable, __file__, "--worker", str(path), str(tmp),
                                    *map(str, group)], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-                _WORKERS.add(proc)
+                _WORKERS.add(proc)      # so that SIGTERM reaches it (_exit_on_term)
                 try:
-                    proc.stdout_text = proc.communicate()[0]
+                    outputs.append((proc.communicate()[0], proc.wait()))
                 finally:
                     _WORKERS.discard(proc)
-            outputs.append(proc)
         runs = []
         for k in offsets:
             result, claims = tmp / f"result-{k}.json", tmp / f"claims-{k}.jsonl"
@@ -90,9 +88,9 @@ def run_group(path: Path, offsets: list[int], threads: int, shared: bool = True,
                 done = json.loads(result.read_text())
                 errors, seconds = done["errors"], done["seconds"]
             else:
-                proc = outputs[-1]
-                errors, seconds = [{"cell": -1, "error": f"worker failed (exit {proc.returncode}): "
-                                                        f"{proc.stdout_text[-500:]}"}], 0.0
+                text, returncode = outputs[-1]
+                errors, seconds = [{"cell": -1, "error": f"worker failed (exit {returncode}): "
+                                                        f"{text[-500:]}"}], 0.0
             records = [json.loads(line) for line in claims.read_text(encoding="utf-8").splitlines()] \
                 if claims.exists() else []
             runs.append({"notebook": path.stem, "offset": k, "threads": threads, "errors": errors,
@@ -124,12 +122,8 @@ def worker(path: Path, out: Path, offsets: list[int]) -> None:
 
     source = nbformat.read(path, as_version=4)
     todo = list(offsets)
-    # in make test robust runs at the lowest CPU priority beside the other tests: a cell, or the
-    # kernel's start, may then wait minutes for a core (scripts/test.sh sets the time-out)
-    timeout = float(os.environ.get("ROBUST_CELL_TIMEOUT", "900"))
     while todo:                                   # a new kernel after a run that broke the last one
-        client = NotebookClient(source, timeout=timeout, startup_timeout=max(60, timeout / 4),
-                                kernel_name="python3", allow_errors=True,
+        client = NotebookClient(source, timeout=900, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
         with client.setup_kernel(stderr=subprocess.DEVNULL):
@@ -168,8 +162,8 @@ def lower_priority(pid: int | None) -> None:
 
     jupyter_client starts a kernel in a session of its own, and with the kernel's autogroup
     scheduling (Linux's default on desktops and on this machine, /proc/sys/kernel/sched_autogroup_enabled)
-    nice only orders processes inside one session: a nice-19 kernel in its own session took a
-    full core's share beside make test's foreground. Writing the nice value into /proc/PID/autogroup
+    nice only orders processes inside one session: under `nice make robust` a kernel in its own
+    session would still take a full core's share (seen on 2026-12-08). Writing the nice value into /proc/PID/autogroup
     lowers the whole session. Where there is no autogroup (or no permission) the inherited nice
     value alone holds, and nothing is done."""
     nice = os.getpriority(os.PRIO_PROCESS, 0)
@@ -185,7 +179,7 @@ _WORKERS: set = set()        # the worker processes running now (main process)
 
 
 def _exit_on_term(signum, frame):
-    """SIGTERM (make test stopping robust): pass it on to the running workers, then end through
+    """SIGTERM (robust stopped by kill, a CI time-out, ...): pass it on to the running workers, then end through
     SystemExit, so that a worker's `with client.setup_kernel()` shuts its kernel down instead of
     leaving it running (a kernel runs in a session of its own and sees no signal of ours)."""
     for proc in list(_WORKERS):
@@ -208,7 +202,6 @@ def borrow(folder: Path, path: Path, offsets: list[int]) -> dict[int, dict]:
         run = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    import hashlib
     if (run.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest() or run.get("offset") not in offsets
             or run.get("threads") != 1 or run.get("errors") or run.get("notebook") != path.stem
             or any(c.get("notebook") != path.stem for c in run.get("claims", []))):
@@ -290,8 +283,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--offsets", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--jobs", type=int, default=2, help="notebooks run at once (each kernel uses its own threads)")
     parser.add_argument("--no-threads-run", action="store_true", help="skip the run with SEQCOURSE_THREADS=2")
-    parser.add_argument("--cell-timeout", type=float, default=900,
-                        help="seconds a cell (and a quarter of it, the kernel's start) may take")
     parser.add_argument("--fresh-kernels", action="store_true",
                         help="a fresh kernel for every run (default: the offsets of a notebook share one)")
     parser.add_argument("--borrow", type=Path, metavar="DIR",
@@ -316,8 +307,7 @@ def main(argv: list[str]) -> int:
             print(f"  {run['notebook']} [{label(run)}] {run['seconds']:.0f} s: ok", flush=True)
             runs.append(run)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for group in pool.map(lambda g: run_group(*g, shared=not args.fresh_kernels,
-                                                        cell_timeout=args.cell_timeout), groups):
+        for group in pool.map(lambda g: run_group(*g, shared=not args.fresh_kernels), groups):
             for run in group:
                 print(f"  {run['notebook']} [{label(run)}] {run['seconds']:.0f} s: "
                       f"{'ok' if not run['errors'] else 'FAILED'}", flush=True)
